@@ -1,0 +1,69 @@
+// The daemon: wires the modules, owns the threads, handles signals.
+//
+// Threads: the main thread runs the GLib main loop (HTTP, timers, signals) and
+// never blocks; the catalog writer thread owns every SQLite write; modules add
+// their own workers (upload I/O, pipeline supervisor) and post results back
+// to the main context. See docs/architecture.md.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vodd/catalog/writer.h"
+#include "vodd/config/config.h"
+#include "vodd/core/metrics.h"
+#include "vodd/glib/ptr.h"
+#include "vodd/http/server.h"
+#include "vodd/storage/storage.h"
+
+namespace vodd::app {
+
+// A part of the daemon with a lifetime: started after the catalog is open and
+// the server is listening, stopped in reverse order on shutdown. Stop() must
+// return within the shutdown timeout.
+class Component {
+ public:
+  virtual ~Component() = default;
+  virtual Status Start() { return Ok(); }
+  virtual void Stop() {}
+};
+
+class App {
+ public:
+  // Opens the data folder and the catalog (migrating it), creates the server
+  // and every component. Call on the thread that will call Run().
+  static Result<std::unique_ptr<App>> Create(config::Config cfg);
+  ~App();
+
+  // Listens, starts components, notifies systemd, runs the main loop until
+  // SIGTERM/SIGINT or RequestStop(), then shuts down cleanly. Returns the
+  // process exit code.
+  int Run();
+  // Thread-safe.
+  void RequestStop();
+
+  // Started and listening (tests poll this from another thread).
+  int port() const { return server_ ? server_->port() : 0; }
+  const storage::Layout& layout() const { return layout_; }
+  catalog::Writer& writer() { return *writer_; }
+  MetricsRegistry& metrics() { return metrics_; }
+  const config::Config& config() const { return cfg_; }
+
+ private:
+  App(config::Config cfg, storage::Layout layout);
+  void InstallHealthHandlers();
+  void Shutdown();
+
+  config::Config cfg_;
+  storage::Layout layout_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<catalog::Writer> writer_;
+  std::unique_ptr<http::Server> server_;
+  std::vector<std::unique_ptr<Component>> components_;
+  glib::MainLoopPtr loop_;
+  GMainContext* ctx_ = nullptr;
+  glib::SourcePtr watchdog_;
+};
+
+}  // namespace vodd::app

@@ -1,0 +1,36 @@
+// How modules plug into the daemon: each module has one wire_<module>.cpp in
+// src/app that builds its Component from the shared context and lists its CLI
+// subcommands. App::Create calls the Wire* functions in dependency order.
+#pragma once
+
+#include <glib.h>
+
+#include <memory>
+#include <vector>
+
+#include "vodd/app/app.h"
+#include "vodd/app/commands.h"
+
+namespace vodd::app {
+
+struct Context {
+  const config::Config& cfg;
+  const storage::Layout& layout;
+  catalog::Writer& writer;
+  MetricsRegistry& metrics;
+  http::Server& server;
+  GMainContext* main_context;  // the HTTP thread's context
+};
+
+// Each returns the module's component, or nullptr if it has nothing to run.
+Result<std::unique_ptr<Component>> WireUpload(Context& ctx);
+Result<std::unique_ptr<Component>> WirePipeline(Context& ctx);
+Result<std::unique_ptr<Component>> WireOrigin(Context& ctx);
+Result<std::unique_ptr<Component>> WireAdmin(Context& ctx);
+
+std::vector<AddCommand> UploadCommands();
+std::vector<AddCommand> PipelineCommands();
+std::vector<AddCommand> OriginCommands();
+std::vector<AddCommand> AdminCommands();
+
+}  // namespace vodd::app
