@@ -1,0 +1,93 @@
+// The media core of the pipeline: probe a source, plan its ladder, and
+// transcode it into a folder of CMAF renditions plus thumbnails, returning
+// the segment index. No catalog, no HTTP: the worker process calls this; the
+// daemon publishes the result.
+//
+// Output layout written by Transcode under `out_dir`:
+//   <rendition>/init.mp4, <rendition>/<n>.m4s   (n from 1)
+//   poster.jpg, sprite.jpg                      (when the source has video)
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vodd/catalog/media.h"
+#include "vodd/config/config.h"
+#include "vodd/core/result.h"
+
+namespace vodd::pipeline {
+
+struct VideoStreamInfo {
+  int width = 0, height = 0;   // as coded, before rotation
+  int fps_num = 0, fps_den = 1;
+  int rotation = 0;            // 0, 90, 180, 270 (clockwise, from tags)
+  std::string codec;           // human-readable, e.g. "H.264 (High Profile)"
+};
+
+struct AudioStreamInfo {
+  int sample_rate = 0, channels = 0;
+  std::string codec;
+  std::string language;  // from tags, "und" if none
+};
+
+struct ProbeResult {
+  int64_t duration_ms = 0;
+  std::string container;
+  std::optional<VideoStreamInfo> video;  // first video stream
+  std::optional<AudioStreamInfo> audio;  // first audio stream
+};
+
+// GstDiscoverer on a local file. Anything without a playable audio or video
+// stream fails with kMedia and a human-readable reason ("This appears to be a
+// text file", "no playable streams", …).
+Result<ProbeResult> Probe(const std::string& path, int timeout_s = 30);
+
+struct PlannedRung {
+  std::string name;  // "v1080"
+  int width = 0, height = 0;  // even, aspect kept, after rotation
+  int bitrate_kbps = 0;
+};
+
+struct LadderPlan {
+  std::vector<PlannedRung> video;  // tallest first; empty for audio-only
+  bool audio = false;
+  int audio_bitrate_kbps = 128;
+  int fps_num = 0, fps_den = 1;  // output frame rate (capped)
+  int segment_seconds = 4;
+  int gop_frames = 0;            // keyframe interval, divides a segment
+  std::string x264_preset = "veryfast";
+  int sprite_interval_s = 10;
+  int thumb_width = 160;
+};
+
+// Pure: never upscale, even dimensions, portrait sources get a portrait
+// ladder, rotation applied, frame rate capped. Errors: kMedia when there is
+// nothing to encode.
+Result<LadderPlan> PlanLadder(const ProbeResult& probe, const config::PipelineConfig& cfg);
+
+struct Progress {
+  double fraction = 0;  // 0..1 of the source duration
+  double fps = 0;       // frames encoded per second, top rung
+  double speed = 0;     // media seconds per wall second
+};
+
+// Decodes `source` once and encodes every rung of `plan` into `out_dir`
+// (which must exist and be empty). `on_progress` is called from a streaming
+// thread at most a few times a second and must only copy. Setting `*cancel`
+// stops the pipeline promptly (kCancelled). Stalls longer than
+// `stall_timeout_s` fail with kTimeout. Output that does not cover the probed
+// duration fails with kMedia. The returned PublishedVersion has renditions
+// and thumbnails filled; video_id and version are left for the caller.
+Result<catalog::PublishedVersion> Transcode(const std::string& source,
+                                            const ProbeResult& probe,
+                                            const LadderPlan& plan,
+                                            const std::string& out_dir,
+                                            std::function<void(const Progress&)> on_progress,
+                                            const std::atomic<bool>* cancel,
+                                            int stall_timeout_s);
+
+}  // namespace vodd::pipeline
