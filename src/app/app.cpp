@@ -29,21 +29,22 @@ Result<std::unique_ptr<App>> App::Create(config::Config cfg) {
   app->ctx_ = g_main_context_ref_thread_default();
   app->loop_.reset(g_main_loop_new(app->ctx_, FALSE));
 
-  TRY_ASSIGN(app->writer_,
-             catalog::Writer::Create(app->layout_.CatalogPath(), &app->metrics_));
-  TRY_ASSIGN(app->server_,
-             http::Server::Create({app->cfg_.server.listen_host, app->cfg_.server.listen_port},
-                                  &app->metrics_));
+  TRY_ASSIGN(app->writer_, catalog::Writer::Create(app->layout_.CatalogPath(),
+                                                   &app->metrics_));
+  TRY_ASSIGN(app->server_, http::Server::Create({app->cfg_.server.listen_host,
+                                                 app->cfg_.server.listen_port},
+                                                &app->metrics_));
   app->metrics_
       .GetGauge("vodd_build_info", "Build information.",
                 {{"version", kVersion},
-                 {"gstreamer", gst_version_string() + std::string_view("GStreamer ").size()},
+                 {"gstreamer",
+                  gst_version_string() + std::string_view("GStreamer ").size()},
                  {"sqlite", sqlite3_libversion()}})
       ->Set(1);
   app->InstallHealthHandlers();
 
-  Context wctx{app->cfg_, app->layout_, *app->writer_, app->metrics_, *app->server_,
-               app->ctx_};
+  Context wctx{app->cfg_,     app->layout_,  *app->writer_,
+               app->metrics_, *app->server_, app->ctx_};
   for (auto wire : {WireUpload, WirePipeline, WireOrigin, WireAdmin}) {
     TRY_ASSIGN(auto component, wire(wctx));
     if (component) app->components_.push_back(std::move(component));
@@ -61,15 +62,17 @@ void App::InstallHealthHandlers() {
     http::SetHeader(msg, "Cache-Control", "no-store");
     http::Respond(msg, 200, "text/plain", "ok\n");
   });
-  server_->Handle("/metrics", [this](SoupServerMessage* msg, const std::string&) {
-    http::SetHeader(msg, "Cache-Control", "no-store");
-    http::Respond(msg, 200, "text/plain; version=0.0.4; charset=utf-8",
-                  metrics_.Render());
-  });
+  server_->Handle(
+      "/metrics", [this](SoupServerMessage* msg, const std::string&) {
+        http::SetHeader(msg, "Cache-Control", "no-store");
+        http::Respond(msg, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      metrics_.Render());
+      });
   // Readiness runs on the writer thread: an empty BEGIN IMMEDIATE/COMMIT
   // proves the catalog writable; a probe file proves the data folder
   // writable; statvfs checks the free-space floor. The answer is posted back.
-  server_->Handle("/readyz", [this](SoupServerMessage* msg, const std::string&) {
+  server_->Handle("/readyz", [this](SoupServerMessage* msg,
+                                    const std::string&) {
     auto paused = std::make_shared<http::PausedMessage>(msg);
     std::string tmp = layout_.TmpDir();
     std::string root = layout_.root();
@@ -90,8 +93,8 @@ void App::InstallHealthHandlers() {
           if (!free_bytes) {
             checks["disk"] = free_bytes.error().message;
           } else if (*free_bytes < floor) {
-            checks["disk"] = fmt::format("{} bytes free, below the {} byte floor",
-                                         *free_bytes, floor);
+            checks["disk"] = fmt::format(
+                "{} bytes free, below the {} byte floor", *free_bytes, floor);
           } else {
             checks["disk"] = "ok";
           }
@@ -104,8 +107,9 @@ void App::InstallHealthHandlers() {
             bool ok = true;
             for (auto& [k, v] : checks.items()) ok = ok && v == "ok";
             http::SetHeader(paused->get(), "Cache-Control", "no-store");
-            http::Respond(paused->get(), ok ? 200 : 503, "application/json",
-                          nlohmann::json{{"ready", ok}, {"checks", checks}}.dump());
+            http::Respond(
+                paused->get(), ok ? 200 : 503, "application/json",
+                nlohmann::json{{"ready", ok}, {"checks", checks}}.dump());
             paused->Resume();
           });
         });
@@ -136,20 +140,22 @@ int App::Run() {
   guint sigint = g_unix_signal_add(SIGINT, OnSignal, this);
 
   std::string base = cfg_.server.public_url.empty() ? server_->BaseUrl()
-                                                     : cfg_.server.public_url;
-  LOG_INFO("app", "vodd {} serving {} (data in {})", kVersion, base, layout_.root());
-  LOG_INFO("app", "  health   {}/healthz  {}/readyz  {}/metrics", base, base, base);
-  LOG_INFO("app", "  uploads  {}/files/   origin {}/v/   admin {}/admin/", base, base,
+                                                    : cfg_.server.public_url;
+  LOG_INFO("app", "vodd {} serving {} (data in {})", kVersion, base,
+           layout_.root());
+  LOG_INFO("app", "  health   {}/healthz  {}/readyz  {}/metrics", base, base,
            base);
+  LOG_INFO("app", "  uploads  {}/files/   origin {}/v/   admin {}/admin/", base,
+           base, base);
 
   sd_notify(0, "READY=1\nSTATUS=serving");
   uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
-    watchdog_ = glib::AddTimer(ctx_, std::chrono::milliseconds(watchdog_usec / 2000),
-                               [] {
-                                 sd_notify(0, "WATCHDOG=1");
-                                 return true;
-                               });
+    watchdog_ = glib::AddTimer(
+        ctx_, std::chrono::milliseconds(watchdog_usec / 2000), [] {
+          sd_notify(0, "WATCHDOG=1");
+          return true;
+        });
   }
   g_main_loop_run(loop_.get());
   sd_notify(0, "STOPPING=1");
@@ -170,7 +176,8 @@ void App::RequestStop() {
 void App::Shutdown() {
   watchdog_.reset();
   if (server_) server_->Stop();
-  for (auto it = components_.rbegin(); it != components_.rend(); ++it) (*it)->Stop();
+  for (auto it = components_.rbegin(); it != components_.rend(); ++it)
+    (*it)->Stop();
   components_.clear();
   server_.reset();
   if (writer_) writer_->Stop();

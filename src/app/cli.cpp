@@ -8,8 +8,8 @@
 #include <iostream>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "vodd/app/app.h"
 #include "vodd/app/commands.h"
@@ -25,9 +25,11 @@ Result<config::Config> LoadConfigOrDefaults(const std::string& path) {
 namespace {
 
 void AddServe(CLI::App& cli, std::function<int()>& run) {
-  auto* cmd = cli.add_subcommand("serve", "Run the daemon (HTTP, uploads, pipeline, origin).");
+  auto* cmd = cli.add_subcommand(
+      "serve", "Run the daemon (HTTP, uploads, pipeline, origin).");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("-c,--config", *path, "Config file (default: built-in defaults)");
+  cmd->add_option("-c,--config", *path,
+                  "Config file (default: built-in defaults)");
   cmd->callback([&run, path] {
     run = [path] {
       auto cfg = LoadConfigOrDefaults(*path);
@@ -47,7 +49,8 @@ void AddServe(CLI::App& cli, std::function<int()>& run) {
 }
 
 void AddCheckConfig(CLI::App& cli, std::function<int()>& run) {
-  auto* cmd = cli.add_subcommand("check-config", "Validate a config file and its conf.d.");
+  auto* cmd = cli.add_subcommand("check-config",
+                                 "Validate a config file and its conf.d.");
   auto path = std::make_shared<std::string>();
   cmd->add_option("-c,--config", *path, "Config file")->required();
   cmd->callback([&run, path] {
@@ -65,11 +68,26 @@ void AddCheckConfig(CLI::App& cli, std::function<int()>& run) {
 }
 
 void AddPrintConfig(CLI::App& cli, std::function<int()>& run) {
-  auto* cmd = cli.add_subcommand("print-config", "Print the effective configuration.");
+  auto* cmd =
+      cli.add_subcommand("print-config", "Print the effective configuration.");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("-c,--config", *path, "Config file (default: built-in defaults)");
-  cmd->callback([&run, path] {
-    run = [path] {
+  auto format = std::make_shared<std::string>("ini");
+  cmd->add_option("-c,--config", *path,
+                  "Config file (default: built-in defaults)");
+  cmd->add_option(
+         "--format", *format,
+         "ini (effective values), sample (commented defaults), markdown (docs)")
+      ->check(CLI::IsMember({"ini", "sample", "markdown"}));
+  cmd->callback([&run, path, format] {
+    run = [path, format] {
+      if (*format == "sample") {
+        fmt::print("{}", config::RenderSample());
+        return 0;
+      }
+      if (*format == "markdown") {
+        fmt::print("{}", config::RenderMarkdown());
+        return 0;
+      }
       auto cfg = config::Load(*path);
       if (!cfg) {
         fmt::print(stderr, "vodd: {}\n", cfg.error().message);
@@ -82,7 +100,8 @@ void AddPrintConfig(CLI::App& cli, std::function<int()>& run) {
 }
 
 void AddVersion(CLI::App& cli, std::function<int()>& run) {
-  auto* cmd = cli.add_subcommand("version", "Print versions of vodd and its libraries.");
+  auto* cmd = cli.add_subcommand("version",
+                                 "Print versions of vodd and its libraries.");
   cmd->callback([&run] {
     run = [] {
       fmt::print("vodd {}\n{}\nSQLite {}\n", kVersion, gst_version_string(),

@@ -10,9 +10,11 @@ Status Db::ErrorStatus(int rc, std::string_view what) const {
   ErrorCode code = ErrorCode::kIo;
   int primary = rc & 0xff;
   if (primary == SQLITE_CONSTRAINT) code = ErrorCode::kConflict;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = ErrorCode::kLocked;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+    code = ErrorCode::kLocked;
   if (primary == SQLITE_FULL) code = ErrorCode::kNoSpace;
-  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = ErrorCode::kDataLoss;
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+    code = ErrorCode::kDataLoss;
   if (primary == SQLITE_READONLY || primary == SQLITE_PERM) {
     code = ErrorCode::kPermissionDenied;
   }
@@ -24,11 +26,13 @@ Status Db::ErrorStatus(int rc, std::string_view what) const {
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path, Mode mode) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-  flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
-                                   : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |= mode == Mode::kReadOnly
+               ? SQLITE_OPEN_READONLY
+               : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   std::unique_ptr<Db> db(new Db(raw));
-  if (rc != SQLITE_OK) return tl::unexpected(db->ErrorStatus(rc, "open " + path).error());
+  if (rc != SQLITE_OK)
+    return tl::unexpected(db->ErrorStatus(rc, "open " + path).error());
   sqlite3_extended_result_codes(raw, 1);
   TRY(db->Exec("PRAGMA busy_timeout=5000"));
   if (mode == Mode::kReadWrite) {
@@ -39,17 +43,19 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, Mode mode) {
     }
     TRY(db->Exec("PRAGMA journal_size_limit=67108864"));
   }
-  TRY(db->Exec(
-      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF"));
+  TRY(
+      db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA "
+               "trusted_schema=OFF"));
   return db;
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
   sqlite3_stmt* s = nullptr;
-  int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s,
-                              nullptr);
+  int rc = sqlite3_prepare_v2(db_.get(), sql.data(),
+                              static_cast<int>(sql.size()), &s, nullptr);
   if (rc != SQLITE_OK) {
-    return tl::unexpected(ErrorStatus(rc, fmt::format("prepare \"{}\"", sql)).error());
+    return tl::unexpected(
+        ErrorStatus(rc, fmt::format("prepare \"{}\"", sql)).error());
   }
   return Stmt(s);
 }
@@ -62,7 +68,9 @@ Status Db::Exec(const std::string& sql) {
   return Ok();
 }
 
-int64_t Db::LastInsertId() const { return sqlite3_last_insert_rowid(db_.get()); }
+int64_t Db::LastInsertId() const {
+  return sqlite3_last_insert_rowid(db_.get());
+}
 int Db::Changes() const { return sqlite3_changes(db_.get()); }
 
 Stmt& Stmt::Bind(int i, int64_t v) {
@@ -96,10 +104,12 @@ Result<bool> Stmt::Step() {
   ErrorCode code = ErrorCode::kIo;
   int primary = rc & 0xff;
   if (primary == SQLITE_CONSTRAINT) code = ErrorCode::kConflict;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = ErrorCode::kLocked;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+    code = ErrorCode::kLocked;
   if (primary == SQLITE_FULL) code = ErrorCode::kNoSpace;
-  return MakeError(code, fmt::format("sqlite step \"{}\": {}", sqlite3_sql(stmt_.get()),
-                                     sqlite3_errmsg(db)));
+  return MakeError(
+      code, fmt::format("sqlite step \"{}\": {}", sqlite3_sql(stmt_.get()),
+                        sqlite3_errmsg(db)));
 }
 
 Status Stmt::Run() {
@@ -119,12 +129,18 @@ void Stmt::Reset() {
 bool Stmt::IsNull(int col) const {
   return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL;
 }
-int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
-double Stmt::Real(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+int64_t Stmt::Int(int col) const {
+  return sqlite3_column_int64(stmt_.get(), col);
+}
+double Stmt::Real(int col) const {
+  return sqlite3_column_double(stmt_.get(), col);
+}
 std::string Stmt::Text(int col) const {
   const auto* p = sqlite3_column_text(stmt_.get(), col);
   int n = sqlite3_column_bytes(stmt_.get(), col);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : "";
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<size_t>(n))
+           : "";
 }
 std::optional<int64_t> Stmt::OptInt(int col) const {
   if (IsNull(col)) return std::nullopt;

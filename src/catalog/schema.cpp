@@ -178,10 +178,11 @@ Result<int> UserVersion(Db& db) {
 Status Migrate(Db& db) {
   TRY_ASSIGN(int current, UserVersion(db));
   if (current > SchemaVersion()) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     fmt::format("catalog schema version {} is newer than this vodd "
-                                 "knows ({}); refusing to start. Install a newer vodd.",
-                                 current, SchemaVersion()));
+    return MakeError(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("catalog schema version {} is newer than this vodd "
+                    "knows ({}); refusing to start. Install a newer vodd.",
+                    current, SchemaVersion()));
   }
   for (int v = current; v < SchemaVersion(); ++v) {
     TRY_ASSIGN(Txn txn, Txn::Begin(db));

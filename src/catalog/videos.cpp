@@ -6,8 +6,10 @@ namespace vodd::catalog {
 
 namespace {
 constexpr const char* kVideoColumns =
-    "id,title,description,state,source_path,source_size,filename,duration_ms,width,"
-    "height,version,playback_policy,priority,error,created_at,updated_at,ready_at";
+    "id,title,description,state,source_path,source_size,filename,duration_ms,"
+    "width,"
+    "height,version,playback_policy,priority,error,created_at,updated_at,ready_"
+    "at";
 
 Video ReadVideo(const Stmt& s) {
   Video v;
@@ -34,20 +36,33 @@ Video ReadVideo(const Stmt& s) {
 
 Result<int64_t> CreateVideoWithJob(Db& db, const NewVideo& v, int64_t now_ms,
                                    int max_attempts) {
-  TRY_ASSIGN(Stmt ins, db.Prepare(
-      "INSERT INTO videos(id,title,description,state,source_path,source_size,filename,"
-      "playback_policy,priority,created_at,updated_at) "
-      "VALUES(?1,?2,?3,'uploaded',?4,?5,?6,?7,?8,?9,?9) ON CONFLICT(id) DO NOTHING"));
-  ins.Bind(1, v.id).Bind(2, v.title).Bind(3, v.description).Bind(4, v.source_path);
+  TRY_ASSIGN(
+      Stmt ins,
+      db.Prepare(
+          "INSERT INTO "
+          "videos(id,title,description,state,source_path,source_size,filename,"
+          "playback_policy,priority,created_at,updated_at) "
+          "VALUES(?1,?2,?3,'uploaded',?4,?5,?6,?7,?8,?9,?9) ON CONFLICT(id) DO "
+          "NOTHING"));
+  ins.Bind(1, v.id)
+      .Bind(2, v.title)
+      .Bind(3, v.description)
+      .Bind(4, v.source_path);
   ins.Bind(5, v.source_size).Bind(6, v.filename).Bind(7, v.playback_policy);
   ins.Bind(8, v.priority).Bind(9, now_ms);
   TRY(ins.Run());
-  TRY_ASSIGN(Stmt job, db.Prepare(
-      "INSERT INTO jobs(kind,video_id,idem_key,payload,state,priority,max_attempts,"
-      "run_after,created_at,updated_at) "
-      "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5) "
-      "ON CONFLICT(idem_key) DO UPDATE SET idem_key=idem_key RETURNING id"));
-  job.Bind(1, v.id).Bind(2, fmt::format("transcode:{}:1", v.id)).Bind(3, v.priority);
+  TRY_ASSIGN(
+      Stmt job,
+      db.Prepare(
+          "INSERT INTO "
+          "jobs(kind,video_id,idem_key,payload,state,priority,max_attempts,"
+          "run_after,created_at,updated_at) "
+          "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5,?5) "
+          "ON CONFLICT(idem_key) DO UPDATE SET idem_key=idem_key RETURNING "
+          "id"));
+  job.Bind(1, v.id)
+      .Bind(2, fmt::format("transcode:{}:1", v.id))
+      .Bind(3, v.priority);
   job.Bind(4, max_attempts).Bind(5, now_ms);
   TRY_ASSIGN(bool row, job.Step());
   if (!row) return MakeError(ErrorCode::kInternal, "job insert returned no id");
@@ -66,9 +81,10 @@ Result<std::optional<Video>> GetVideo(Db& db, const std::string& id) {
 }
 
 Result<std::vector<Video>> ListVideos(Db& db, int limit, int64_t offset) {
-  TRY_ASSIGN(Stmt s, db.Prepare(fmt::format(
-      "SELECT {} FROM videos ORDER BY created_at DESC, id LIMIT ?1 OFFSET ?2",
-      kVideoColumns)));
+  TRY_ASSIGN(Stmt s,
+             db.Prepare(fmt::format("SELECT {} FROM videos ORDER BY created_at "
+                                    "DESC, id LIMIT ?1 OFFSET ?2",
+                                    kVideoColumns)));
   s.Bind(1, std::min(limit, 1000)).Bind(2, offset);
   std::vector<Video> out;
   while (true) {

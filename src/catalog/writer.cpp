@@ -14,16 +14,18 @@ Result<std::unique_ptr<Writer>> Writer::Create(const std::string& path,
   return std::unique_ptr<Writer>(new Writer(path, std::move(db), metrics));
 }
 
-Writer::Writer(std::string path, std::unique_ptr<Db> db, MetricsRegistry* metrics)
+Writer::Writer(std::string path, std::unique_ptr<Db> db,
+               MetricsRegistry* metrics)
     : path_(std::move(path)), db_(std::move(db)) {
   if (metrics) {
     commit_seconds_ = metrics->GetHistogram(
         "vodd_sqlite_commit_duration_seconds",
         "Time the catalog writer spent per transaction.",
         {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
-    metrics->AddCallbackGauge("vodd_sqlite_writer_queue_depth",
-                              "Transactions waiting for the catalog writer.",
-                              [this] { return static_cast<double>(QueueDepth()); });
+    metrics->AddCallbackGauge(
+        "vodd_sqlite_writer_queue_depth",
+        "Transactions waiting for the catalog writer.",
+        [this] { return static_cast<double>(QueueDepth()); });
   }
   thread_ = std::thread([this] { Loop(); });
 }
@@ -60,7 +62,8 @@ void Writer::Loop() {
       if (queue_.empty()) {
         if (stopping_) break;
         // Idle: keep the WAL short.
-        if (dirty && clock::now() - last_checkpoint > std::chrono::seconds(30)) {
+        if (dirty &&
+            clock::now() - last_checkpoint > std::chrono::seconds(30)) {
           lock.unlock();
           if (!db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)")) {
             LOG_WARN("catalog", "idle checkpoint failed");

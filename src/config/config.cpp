@@ -24,7 +24,8 @@
 namespace vodd::config {
 namespace {
 
-using Setter = std::function<std::optional<std::string>(Config&, const std::string&)>;
+using Setter =
+    std::function<std::optional<std::string>(Config&, const std::string&)>;
 using Getter = std::function<std::string(const Config&)>;
 
 struct Option {
@@ -42,61 +43,84 @@ std::string Trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-std::optional<std::string> ParseInt64(const std::string& v, int64_t lo, int64_t hi,
-                                      int64_t* out) {
+std::optional<std::string> ParseInt64(const std::string& v, int64_t lo,
+                                      int64_t hi, int64_t* out) {
   auto n = ParseNonNegativeInt(v);
   if (!n || *n < lo || *n > hi) {
-    return fmt::format("expected an integer in [{}, {}], got \"{}\"", lo, hi, v);
+    return fmt::format("expected an integer in [{}, {}], got \"{}\"", lo, hi,
+                       v);
   }
   *out = *n;
   return std::nullopt;
 }
 
 template <typename T>
-Option IntOpt(const char* s, const char* k, const char* doc, bool live, int64_t lo,
-              int64_t hi, T Config::*sec, auto T::*field) {
-  return Option{s, k, doc, live,
-                [=](const Config& c) { return std::to_string(c.*sec.*field); },
-                [=](Config& c, const std::string& v) -> std::optional<std::string> {
-                  int64_t n = 0;
-                  if (auto e = ParseInt64(v, lo, hi, &n)) return e;
-                  c.*sec.*field = static_cast<std::remove_reference_t<decltype(c.*sec.*field)>>(n);
-                  return std::nullopt;
-                }};
+Option IntOpt(const char* s, const char* k, const char* doc, bool live,
+              int64_t lo, int64_t hi, T Config::*sec, auto T::*field) {
+  return Option{
+      s,
+      k,
+      doc,
+      live,
+      [=](const Config& c) { return std::to_string(c.*sec.*field); },
+      [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        int64_t n = 0;
+        if (auto e = ParseInt64(v, lo, hi, &n)) return e;
+        c.*sec.*field =
+            static_cast<std::remove_reference_t<decltype(c.*sec.*field)>>(n);
+        return std::nullopt;
+      }};
 }
 
 template <typename T>
 Option BoolOpt(const char* s, const char* k, const char* doc, bool live,
                T Config::*sec, bool T::*field) {
-  return Option{s, k, doc, live,
-                [=](const Config& c) { return std::string(c.*sec.*field ? "true" : "false"); },
-                [=](Config& c, const std::string& v) -> std::optional<std::string> {
-                  if (v == "true") c.*sec.*field = true;
-                  else if (v == "false") c.*sec.*field = false;
-                  else return fmt::format("expected true or false, got \"{}\"", v);
-                  return std::nullopt;
-                }};
+  return Option{
+      s,
+      k,
+      doc,
+      live,
+      [=](const Config& c) {
+        return std::string(c.*sec.*field ? "true" : "false");
+      },
+      [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        if (v == "true")
+          c.*sec.*field = true;
+        else if (v == "false")
+          c.*sec.*field = false;
+        else
+          return fmt::format("expected true or false, got \"{}\"", v);
+        return std::nullopt;
+      }};
 }
 
 template <typename T>
-Option StrOpt(const char* s, const char* k, const char* doc, bool live,
-              T Config::*sec, std::string T::*field,
-              std::function<std::optional<std::string>(const std::string&)> check = {}) {
-  return Option{s, k, doc, live, [=](const Config& c) { return c.*sec.*field; },
-                [=](Config& c, const std::string& v) -> std::optional<std::string> {
-                  if (check) {
-                    if (auto e = check(v)) return e;
-                  }
-                  c.*sec.*field = v;
-                  return std::nullopt;
-                }};
+Option StrOpt(
+    const char* s, const char* k, const char* doc, bool live, T Config::*sec,
+    std::string T::*field,
+    std::function<std::optional<std::string>(const std::string&)> check = {}) {
+  return Option{
+      s,
+      k,
+      doc,
+      live,
+      [=](const Config& c) { return c.*sec.*field; },
+      [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        if (check) {
+          if (auto e = check(v)) return e;
+        }
+        c.*sec.*field = v;
+        return std::nullopt;
+      }};
 }
 
 std::function<std::optional<std::string>(const std::string&)> OneOf(
     std::vector<std::string> allowed) {
   return [allowed](const std::string& v) -> std::optional<std::string> {
-    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return std::nullopt;
-    return fmt::format("expected one of {}, got \"{}\"", fmt::join(allowed, ", "), v);
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end())
+      return std::nullopt;
+    return fmt::format("expected one of {}, got \"{}\"",
+                       fmt::join(allowed, ", "), v);
   };
 }
 
@@ -110,11 +134,13 @@ std::optional<std::string> CheckHexKey(const std::string& v) {
 
 std::string RenderLadder(const std::vector<Rung>& l) {
   std::vector<std::string> parts;
-  for (const auto& r : l) parts.push_back(fmt::format("{}:{}", r.height, r.bitrate_kbps));
+  for (const auto& r : l)
+    parts.push_back(fmt::format("{}:{}", r.height, r.bitrate_kbps));
   return fmt::format("{}", fmt::join(parts, ","));
 }
 
-std::optional<std::string> ParseLadder(const std::string& v, std::vector<Rung>* out) {
+std::optional<std::string> ParseLadder(const std::string& v,
+                                       std::vector<Rung>* out) {
   std::vector<Rung> rungs;
   std::stringstream ss(v);
   std::string item;
@@ -133,7 +159,8 @@ std::optional<std::string> ParseLadder(const std::string& v, std::vector<Rung>* 
       return fmt::format("rung \"{}\": bitrate must be 100..50000 kb/s", item);
     }
     for (const auto& r : rungs) {
-      if (r.height == *h) return fmt::format("rung height {} appears twice", *h);
+      if (r.height == *h)
+        return fmt::format("rung height {} appears twice", *h);
     }
     rungs.push_back({static_cast<int>(*h), static_cast<int>(*b)});
   }
@@ -146,17 +173,21 @@ std::optional<std::string> ParseLadder(const std::string& v, std::vector<Rung>* 
 
 const std::vector<Option>& Table() {
   static const std::vector<Option> t = {
-      Option{"server", "listen", "Address and port of the HTTP server (host:port).", false,
+      Option{"server", "listen",
+             "Address and port of the HTTP server (host:port).", false,
              [](const Config& c) {
-               return fmt::format("{}:{}", c.server.listen_host, c.server.listen_port);
+               return fmt::format("{}:{}", c.server.listen_host,
+                                  c.server.listen_port);
              },
              [](Config& c, const std::string& v) -> std::optional<std::string> {
                auto colon = v.rfind(':');
-               if (colon == std::string::npos || colon == 0) return "expected host:port";
+               if (colon == std::string::npos || colon == 0)
+                 return "expected host:port";
                auto port = ParseNonNegativeInt(v.substr(colon + 1));
                if (!port || *port > 65535) return "port must be 0..65535";
                std::string host = v.substr(0, colon);
-               if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+               if (host.size() > 2 && host.front() == '[' &&
+                   host.back() == ']') {
                  host = host.substr(1, host.size() - 2);
                }
                c.server.listen_host = host;
@@ -164,15 +195,18 @@ const std::vector<Option>& Table() {
                return std::nullopt;
              }},
       StrOpt("server", "public_url",
-             "Base URL printed in links and used by the admin page (empty: http://<listen>).",
+             "Base URL printed in links and used by the admin page (empty: "
+             "http://<listen>).",
              false, &Config::server, &ServerConfig::public_url,
              [](const std::string& v) -> std::optional<std::string> {
-               if (v.empty() || v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) {
+               if (v.empty() || v.rfind("http://", 0) == 0 ||
+                   v.rfind("https://", 0) == 0) {
                  return std::nullopt;
                }
                return "expected empty or an http:// or https:// URL";
              }),
-      Option{"server", "log_level", "Log level: debug, info, warn or error.", true,
+      Option{"server", "log_level", "Log level: debug, info, warn or error.",
+             true,
              [](const Config& c) {
                static const char* n[] = {"debug", "info", "warn", "error"};
                return std::string(n[static_cast<int>(c.server.log_level)]);
@@ -184,42 +218,51 @@ const std::vector<Option>& Table() {
                return std::nullopt;
              }},
       IntOpt("server", "shutdown_timeout_s",
-             "Seconds to let in-flight work finish after SIGTERM.", false, 1, 600,
-             &Config::server, &ServerConfig::shutdown_timeout_s),
+             "Seconds to let in-flight work finish after SIGTERM.", false, 1,
+             600, &Config::server, &ServerConfig::shutdown_timeout_s),
       BoolOpt("server", "trust_proxy",
-              "Trust X-Forwarded-Proto/-For from a reverse proxy on loopback.", false,
-              &Config::server, &ServerConfig::trust_proxy),
+              "Trust X-Forwarded-Proto/-For from a reverse proxy on loopback.",
+              false, &Config::server, &ServerConfig::trust_proxy),
       StrOpt("storage", "data_dir",
-             "Folder for the catalog, uploads, staging and published media.", false,
-             &Config::storage, &StorageConfig::data_dir,
+             "Folder for the catalog, uploads, staging and published media.",
+             false, &Config::storage, &StorageConfig::data_dir,
              [](const std::string& v) -> std::optional<std::string> {
                if (v.empty()) return "must not be empty";
                return std::nullopt;
              }),
       IntOpt("storage", "min_free_mib",
-             "Free-space floor in MiB: uploads answer 507 and /readyz fails below it.",
-             true, 0, int64_t{1} << 30, &Config::storage, &StorageConfig::min_free_mib),
-      IntOpt("upload", "max_size_mib", "Largest upload in MiB (Tus-Max-Size).", true, 1,
-             int64_t{1} << 30, &Config::upload, &UploadConfig::max_size_mib),
-      IntOpt("upload", "max_request_mib",
-             "Largest PATCH body in MiB; 0 means no limit beyond the upload size.", true,
-             0, int64_t{1} << 30, &Config::upload, &UploadConfig::max_request_mib),
-      IntOpt("upload", "max_metadata_bytes", "Largest Upload-Metadata header in bytes.",
-             true, 64, 65536, &Config::upload, &UploadConfig::max_metadata_bytes),
+             "Free-space floor in MiB: uploads answer 507 and /readyz fails "
+             "below it.",
+             true, 0, int64_t{1} << 30, &Config::storage,
+             &StorageConfig::min_free_mib),
+      IntOpt("upload", "max_size_mib", "Largest upload in MiB (Tus-Max-Size).",
+             true, 1, int64_t{1} << 30, &Config::upload,
+             &UploadConfig::max_size_mib),
+      IntOpt(
+          "upload", "max_request_mib",
+          "Largest PATCH body in MiB; 0 means no limit beyond the upload size.",
+          true, 0, int64_t{1} << 30, &Config::upload,
+          &UploadConfig::max_request_mib),
+      IntOpt("upload", "max_metadata_bytes",
+             "Largest Upload-Metadata header in bytes.", true, 64, 65536,
+             &Config::upload, &UploadConfig::max_metadata_bytes),
       IntOpt("upload", "expiry_hours",
-             "Hours after the last write when an unfinished upload expires.", true, 1,
-             8760, &Config::upload, &UploadConfig::expiry_hours),
+             "Hours after the last write when an unfinished upload expires.",
+             true, 1, 8760, &Config::upload, &UploadConfig::expiry_hours),
       IntOpt("upload", "idle_timeout_s",
-             "Seconds without a byte before an upload request is cut.", true, 1, 3600,
-             &Config::upload, &UploadConfig::idle_timeout_s),
+             "Seconds without a byte before an upload request is cut.", true, 1,
+             3600, &Config::upload, &UploadConfig::idle_timeout_s),
       IntOpt("upload", "checkpoint_mib",
-             "MiB between durable offset commits inside one long PATCH.", true, 1, 65536,
-             &Config::upload, &UploadConfig::checkpoint_mib),
+             "MiB between durable offset commits inside one long PATCH.", true,
+             1, 65536, &Config::upload, &UploadConfig::checkpoint_mib),
       BoolOpt("upload", "require_token",
-              "Require an API token (Authorization: Bearer) to create and write uploads.",
+              "Require an API token (Authorization: Bearer) to create and "
+              "write uploads.",
               true, &Config::upload, &UploadConfig::require_token),
       Option{"upload", "cors_origins",
-             "Comma-separated origins allowed to upload from a browser; * for any.", true,
+             "Comma-separated origins allowed to upload from a browser; * for "
+             "any.",
+             true,
              [](const Config& c) {
                return fmt::format("{}", fmt::join(c.upload.cors_origins, ","));
              },
@@ -232,80 +275,106 @@ const std::vector<Option>& Table() {
                  if (item.empty()) continue;
                  if (item != "*" && item.rfind("http://", 0) != 0 &&
                      item.rfind("https://", 0) != 0) {
-                   return fmt::format("origin \"{}\" must be * or start with http(s)://",
-                                      item);
+                   return fmt::format(
+                       "origin \"{}\" must be * or start with http(s)://",
+                       item);
                  }
                  out.push_back(item);
                }
                c.upload.cors_origins = out;
                return std::nullopt;
              }},
-      IntOpt("pipeline", "workers",
-             "Transcoding pipelines run at once; 0 derives it from the CPU count.", true,
-             0, 256, &Config::pipeline, &PipelineConfig::workers),
+      IntOpt(
+          "pipeline", "workers",
+          "Transcoding pipelines run at once; 0 derives it from the CPU count.",
+          true, 0, 256, &Config::pipeline, &PipelineConfig::workers),
       Option{"pipeline", "ladder",
-             "Video rungs as HEIGHT:KBPS, comma-separated; never upscaled.", true,
+             "Video rungs as HEIGHT:KBPS, comma-separated; never upscaled.",
+             true,
              [](const Config& c) { return RenderLadder(c.pipeline.ladder); },
              [](Config& c, const std::string& v) {
                return ParseLadder(v, &c.pipeline.ladder);
              }},
-      IntOpt("pipeline", "audio_bitrate_kbps", "AAC-LC stereo bitrate in kb/s.", true, 32,
-             512, &Config::pipeline, &PipelineConfig::audio_bitrate_kbps),
-      IntOpt("pipeline", "segment_seconds", "Target CMAF segment duration in seconds.",
-             true, 2, 6, &Config::pipeline, &PipelineConfig::segment_seconds),
-      StrOpt("pipeline", "encoder", "H.264 encoder: x264 (GStreamer ugly set, GPL).", true,
+      IntOpt("pipeline", "audio_bitrate_kbps", "AAC-LC stereo bitrate in kb/s.",
+             true, 32, 512, &Config::pipeline,
+             &PipelineConfig::audio_bitrate_kbps),
+      IntOpt("pipeline", "segment_seconds",
+             "Target CMAF segment duration in seconds.", true, 2, 6,
+             &Config::pipeline, &PipelineConfig::segment_seconds),
+      StrOpt("pipeline", "encoder",
+             "H.264 encoder: x264 (GStreamer ugly set, GPL).", true,
              &Config::pipeline, &PipelineConfig::encoder, OneOf({"x264"})),
-      StrOpt("pipeline", "x264_preset", "x264 speed preset.", true, &Config::pipeline,
-             &PipelineConfig::x264_preset,
-             OneOf({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
-                    "slow", "slower", "veryslow"})),
-      IntOpt("pipeline", "max_fps", "Frame-rate cap; sources above it are halved.", true,
-             24, 120, &Config::pipeline, &PipelineConfig::max_fps),
-      IntOpt("pipeline", "max_attempts", "Attempts before a job is dead-lettered.", true, 1,
-             20, &Config::pipeline, &PipelineConfig::max_attempts),
-      IntOpt("pipeline", "lease_seconds",
-             "Job lease (visibility timeout); workers heartbeat at a third of it.", true,
-             10, 3600, &Config::pipeline, &PipelineConfig::lease_seconds),
+      StrOpt("pipeline", "x264_preset", "x264 speed preset.", true,
+             &Config::pipeline, &PipelineConfig::x264_preset,
+             OneOf({"ultrafast", "superfast", "veryfast", "faster", "fast",
+                    "medium", "slow", "slower", "veryslow"})),
+      IntOpt("pipeline", "max_fps",
+             "Frame-rate cap; sources above it are halved.", true, 24, 120,
+             &Config::pipeline, &PipelineConfig::max_fps),
+      IntOpt("pipeline", "max_attempts",
+             "Attempts before a job is dead-lettered.", true, 1, 20,
+             &Config::pipeline, &PipelineConfig::max_attempts),
+      IntOpt(
+          "pipeline", "lease_seconds",
+          "Job lease (visibility timeout); workers heartbeat at a third of it.",
+          true, 10, 3600, &Config::pipeline, &PipelineConfig::lease_seconds),
       IntOpt("pipeline", "stall_timeout_s",
-             "Seconds without pipeline progress before the job is aborted.", true, 10,
-             3600, &Config::pipeline, &PipelineConfig::stall_timeout_s),
-      IntOpt("pipeline", "sprite_interval_s", "Seconds between thumbnail sprite frames.",
-             true, 1, 600, &Config::pipeline, &PipelineConfig::sprite_interval_s),
-      IntOpt("pipeline", "thumb_width", "Width of each sprite thumbnail in pixels.", true,
-             64, 640, &Config::pipeline, &PipelineConfig::thumb_width),
-      IntOpt("origin", "manifest_max_age_s", "Browser max-age of manifests, seconds.", true,
-             0, 86400, &Config::origin, &OriginConfig::manifest_max_age_s),
-      IntOpt("origin", "manifest_s_maxage_s", "CDN s-maxage of manifests, seconds.", true,
-             0, 31536000, &Config::origin, &OriginConfig::manifest_s_maxage_s),
-      IntOpt("origin", "cache_mib", "Memory budget of the hot-segment cache, MiB.", false, 0,
-             65536, &Config::origin, &OriginConfig::cache_mib),
+             "Seconds without pipeline progress before the job is aborted.",
+             true, 10, 3600, &Config::pipeline,
+             &PipelineConfig::stall_timeout_s),
+      IntOpt("pipeline", "sprite_interval_s",
+             "Seconds between thumbnail sprite frames.", true, 1, 600,
+             &Config::pipeline, &PipelineConfig::sprite_interval_s),
+      IntOpt("pipeline", "thumb_width",
+             "Width of each sprite thumbnail in pixels.", true, 64, 640,
+             &Config::pipeline, &PipelineConfig::thumb_width),
+      IntOpt("origin", "manifest_max_age_s",
+             "Browser max-age of manifests, seconds.", true, 0, 86400,
+             &Config::origin, &OriginConfig::manifest_max_age_s),
+      IntOpt("origin", "manifest_s_maxage_s",
+             "CDN s-maxage of manifests, seconds.", true, 0, 31536000,
+             &Config::origin, &OriginConfig::manifest_s_maxage_s),
+      IntOpt("origin", "cache_mib",
+             "Memory budget of the hot-segment cache, MiB.", false, 0, 65536,
+             &Config::origin, &OriginConfig::cache_mib),
       StrOpt("origin", "origin_secret",
-             "If set, media requests must carry X-Vodd-Origin-Auth with this value.", true,
-             &Config::origin, &OriginConfig::origin_secret),
-      StrOpt("origin", "default_policy", "Playback policy of new videos: public or signed.",
-             true, &Config::origin, &OriginConfig::default_policy, OneOf({"public", "signed"})),
-      StrOpt("origin", "signing_key", "EdgeAuth 2.0 HMAC-SHA256 key (hex) for signed playback.",
-             true, &Config::origin, &OriginConfig::signing_key, CheckHexKey),
+             "If set, media requests must carry X-Vodd-Origin-Auth with this "
+             "value.",
+             true, &Config::origin, &OriginConfig::origin_secret),
+      StrOpt("origin", "default_policy",
+             "Playback policy of new videos: public or signed.", true,
+             &Config::origin, &OriginConfig::default_policy,
+             OneOf({"public", "signed"})),
+      StrOpt("origin", "signing_key",
+             "EdgeAuth 2.0 HMAC-SHA256 key (hex) for signed playback.", true,
+             &Config::origin, &OriginConfig::signing_key, CheckHexKey),
       StrOpt("origin", "signing_key_previous",
-             "Previous signing key, still accepted while a rotation settles.", true,
-             &Config::origin, &OriginConfig::signing_key_previous, CheckHexKey),
-      StrOpt("origin", "token_name", "Query parameter and cookie name of playback tokens.",
-             true, &Config::origin, &OriginConfig::token_name,
+             "Previous signing key, still accepted while a rotation settles.",
+             true, &Config::origin, &OriginConfig::signing_key_previous,
+             CheckHexKey),
+      StrOpt("origin", "token_name",
+             "Query parameter and cookie name of playback tokens.", true,
+             &Config::origin, &OriginConfig::token_name,
              [](const std::string& v) -> std::optional<std::string> {
-               if (v.empty() || v.size() > 64) return "must be 1..64 characters";
+               if (v.empty() || v.size() > 64)
+                 return "must be 1..64 characters";
                for (char ch : v) {
-                 if (!isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-') {
+                 if (!isalnum(static_cast<unsigned char>(ch)) && ch != '_' &&
+                     ch != '-') {
                    return "only letters, digits, _ and -";
                  }
                }
                return std::nullopt;
              }),
-      IntOpt("origin", "clock_skew_s", "Tolerance for token st/exp checks, seconds.", true, 0,
-             600, &Config::origin, &OriginConfig::clock_skew_s),
-      IntOpt("admin", "session_idle_minutes", "Admin session idle timeout, minutes.", true, 1,
-             1440, &Config::admin, &AdminConfig::session_idle_minutes),
-      IntOpt("admin", "session_absolute_hours", "Admin session absolute lifetime, hours.",
-             true, 1, 720, &Config::admin, &AdminConfig::session_absolute_hours),
+      IntOpt("origin", "clock_skew_s",
+             "Tolerance for token st/exp checks, seconds.", true, 0, 600,
+             &Config::origin, &OriginConfig::clock_skew_s),
+      IntOpt("admin", "session_idle_minutes",
+             "Admin session idle timeout, minutes.", true, 1, 1440,
+             &Config::admin, &AdminConfig::session_idle_minutes),
+      IntOpt("admin", "session_absolute_hours",
+             "Admin session absolute lifetime, hours.", true, 1, 720,
+             &Config::admin, &AdminConfig::session_absolute_hours),
   };
   return t;
 }
@@ -349,37 +418,39 @@ Result<Config> ParseText(const std::string& text, const std::string& name,
     if (line[0] == '[') {
       if (line.back() != ']') {
         return MakeError(ErrorCode::kInvalidArgument,
-                         fmt::format("{}:{}: malformed section header \"{}\"", name,
-                                     lineno, line));
+                         fmt::format("{}:{}: malformed section header \"{}\"",
+                                     name, lineno, line));
       }
       section = Trim(line.substr(1, line.size() - 2));
       if (!KnownSection(section)) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         fmt::format("{}:{}: unknown section [{}]", name, lineno, section));
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            fmt::format("{}:{}: unknown section [{}]", name, lineno, section));
       }
       continue;
     }
     auto eq = line.find('=');
     if (eq == std::string::npos) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("{}:{}: expected key = value, got \"{}\"", name,
-                                   lineno, line));
+                       fmt::format("{}:{}: expected key = value, got \"{}\"",
+                                   name, lineno, line));
     }
     std::string key = Trim(line.substr(0, eq));
     if (section.empty()) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("{}:{}: key \"{}\" outside a [section]", name, lineno,
-                                   key));
+                       fmt::format("{}:{}: key \"{}\" outside a [section]",
+                                   name, lineno, key));
     }
     if (!Find(section, key)) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("{}:{}: [{}] {}: unknown key", name, lineno, section,
-                                   key));
+                       fmt::format("{}:{}: [{}] {}: unknown key", name, lineno,
+                                   section, key));
     }
     if (line_of.count({section, key})) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("{}:{}: [{}] {}: set twice (first on line {})", name,
-                                   lineno, section, key, line_of[{section, key}]));
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{}:{}: [{}] {}: set twice (first on line {})", name,
+                      lineno, section, key, line_of[{section, key}]));
     }
     line_of[{section, key}] = lineno;
   }
@@ -387,25 +458,27 @@ Result<Config> ParseText(const std::string& text, const std::string& name,
   // Pass 2: GKeyFile unescapes values; each option parses and validates.
   glib::KeyFilePtr kf(g_key_file_new());
   GError* gerr = nullptr;
-  if (!g_key_file_load_from_data(kf.get(), text.data(), text.size(), G_KEY_FILE_NONE,
-                                 &gerr)) {
+  if (!g_key_file_load_from_data(kf.get(), text.data(), text.size(),
+                                 G_KEY_FILE_NONE, &gerr)) {
     glib::ErrorPtr err(gerr);
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("{}: {}", name, glib::ErrorMessage(err.get())));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: {}", name, glib::ErrorMessage(err.get())));
   }
   for (const auto& [sk, ln] : line_of) {
     GError* verr = nullptr;
-    glib::CharPtr value(
-        g_key_file_get_string(kf.get(), sk.first.c_str(), sk.second.c_str(), &verr));
+    glib::CharPtr value(g_key_file_get_string(kf.get(), sk.first.c_str(),
+                                              sk.second.c_str(), &verr));
     if (!value) {
       glib::ErrorPtr err(verr);
       return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("{}:{}: [{}] {}: {}", name, ln, sk.first, sk.second,
-                                   glib::ErrorMessage(err.get())));
+                       fmt::format("{}:{}: [{}] {}: {}", name, ln, sk.first,
+                                   sk.second, glib::ErrorMessage(err.get())));
     }
     if (auto e = Find(sk.first, sk.second)->set(base, Trim(value.get()))) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("{}:{}: [{}] {}: {}", name, ln, sk.first, sk.second, *e));
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{}:{}: [{}] {}: {}", name, ln, sk.first, sk.second, *e));
     }
   }
   base.sources.push_back(name);
@@ -429,12 +502,14 @@ Result<Config> Load(const std::string& path) {
   TRY_ASSIGN(std::string text, ReadFile(path));
   TRY_ASSIGN(c, ParseText(text, path, c));
   auto slash = path.rfind('/');
-  std::string dir = (slash == std::string::npos ? "." : path.substr(0, slash)) + "/conf.d";
+  std::string dir =
+      (slash == std::string::npos ? "." : path.substr(0, slash)) + "/conf.d";
   std::vector<std::string> dropins;
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       std::string n = e->d_name;
-      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0 && n[0] != '.') {
+      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0 &&
+          n[0] != '.') {
         dropins.push_back(n);
       }
     }
@@ -456,6 +531,60 @@ std::string Render(const Config& c) {
       out += fmt::format("{}[{}]\n", out.empty() ? "" : "\n", section);
     }
     out += fmt::format("{} = {}\n", o.key, o.get(c));
+  }
+  return out;
+}
+
+namespace {
+const char* SectionDoc(const std::string& s) {
+  if (s == "server") return "HTTP listener, logging and shutdown.";
+  if (s == "storage")
+    return "Where data lives and how much disk must stay free.";
+  if (s == "upload") return "The tus 1.0.0 endpoint at /files/.";
+  if (s == "pipeline") return "The transcoding job queue and worker pool.";
+  if (s == "origin") return "The HLS/DASH origin at /v/ and signed playback.";
+  if (s == "admin") return "The admin page at /admin/.";
+  return "";
+}
+}  // namespace
+
+std::string RenderSample() {
+  std::string out =
+      "# vodd configuration. Every option is shown at its compiled-in default, "
+      "so\n"
+      "# this file changes nothing until you edit it. Put local changes in\n"
+      "# conf.d/*.conf beside this file (read in lexical order, later wins) "
+      "so\n"
+      "# package upgrades never have to ask about this file.\n"
+      "# Check a change with: vodd check-config --config /etc/vodd/vodd.conf\n";
+  std::string section;
+  Config d = Defaults();
+  for (const auto& o : Table()) {
+    if (section != o.section) {
+      section = o.section;
+      out += fmt::format("\n# {}\n[{}]\n", SectionDoc(section), section);
+    }
+    out += fmt::format("# {}{}\n{} = {}\n", o.doc, o.live ? "" : " (restart)",
+                       o.key, o.get(d));
+  }
+  return out;
+}
+
+std::string RenderMarkdown() {
+  std::string out, section;
+  Config d = Defaults();
+  for (const auto& o : Table()) {
+    if (section != o.section) {
+      section = o.section;
+      out += fmt::format(
+          "\n## [{}]\n\n{}\n\n| key | default | applies | meaning |\n"
+          "|---|---|---|---|\n",
+          section, SectionDoc(section));
+    }
+    std::string def = o.get(d);
+    out += fmt::format("| `{}` | `{}` | {} | {} |\n", o.key,
+                       def.empty() ? " " : def, o.live ? "live" : "restart",
+                       o.doc);
   }
   return out;
 }

@@ -19,7 +19,8 @@ Histogram::Histogram(std::vector<double> bounds)
 }
 
 void Histogram::Observe(double v) {
-  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  size_t i =
+      std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
   std::lock_guard<std::mutex> lock(mutex_);
   counts_[i]++;
   sum_ += v;
@@ -55,7 +56,8 @@ std::string Escape(const std::string& v) {
 
 std::string Num(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<int64_t>(v));
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    return fmt::format("{}", static_cast<int64_t>(v));
   return fmt::format("{}", v);
 }
 
@@ -109,7 +111,8 @@ Histogram* MetricsRegistry::GetHistogram(const std::string& name,
                                          std::vector<double> bounds,
                                          const Labels& labels) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& slot = FamilyFor(name, "histogram", help).histograms[RenderLabels(labels)];
+  auto& slot =
+      FamilyFor(name, "histogram", help).histograms[RenderLabels(labels)];
   if (!slot) slot = std::make_unique<Histogram>(std::move(bounds));
   return slot.get();
 }
@@ -119,22 +122,28 @@ void MetricsRegistry::AddCallbackGauge(const std::string& name,
                                        std::function<double()> fn,
                                        const Labels& labels) {
   std::lock_guard<std::mutex> lock(mutex_);
-  FamilyFor(name, "gauge", help).callbacks[RenderLabels(labels)] = std::move(fn);
+  FamilyFor(name, "gauge", help).callbacks[RenderLabels(labels)] =
+      std::move(fn);
 }
 
 std::string MetricsRegistry::Render() const {
   std::string out;
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& [name, f] : families_) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name, f.type);
-    for (const auto& [l, c] : f.counters) out += name + l + " " + Num(c->Value()) + "\n";
-    for (const auto& [l, g] : f.gauges) out += name + l + " " + Num(g->Value()) + "\n";
-    for (const auto& [l, fn] : f.callbacks) out += name + l + " " + Num(fn()) + "\n";
+    out +=
+        fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name, f.type);
+    for (const auto& [l, c] : f.counters)
+      out += name + l + " " + Num(c->Value()) + "\n";
+    for (const auto& [l, g] : f.gauges)
+      out += name + l + " " + Num(g->Value()) + "\n";
+    for (const auto& [l, fn] : f.callbacks)
+      out += name + l + " " + Num(fn()) + "\n";
     for (const auto& [l, h] : f.histograms) {
       auto s = h->Snap();
       for (size_t i = 0; i < s.bounds.size(); ++i) {
-        out += name + "_bucket" + WithLabel(l, "le=\"" + Num(s.bounds[i]) + "\"") +
-               " " + std::to_string(s.cumulative[i]) + "\n";
+        out += name + "_bucket" +
+               WithLabel(l, "le=\"" + Num(s.bounds[i]) + "\"") + " " +
+               std::to_string(s.cumulative[i]) + "\n";
       }
       out += name + "_bucket" + WithLabel(l, "le=\"+Inf\"") + " " +
              std::to_string(s.count) + "\n";
@@ -178,15 +187,16 @@ std::string RenderProcessMetrics() {
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
   std::string out;
-  auto add = [&](const char* name, const char* type, const char* help, double v) {
+  auto add = [&](const char* name, const char* type, const char* help,
+                 double v) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name,
                        type, name, Num(v));
   };
   add("process_cpu_seconds_total", "counter",
       "Total user and system CPU time spent in seconds.",
       (field(14) + field(15)) / ticks);
-  add("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-      field(24) * page);
+  add("process_resident_memory_bytes", "gauge",
+      "Resident memory size in bytes.", field(24) * page);
   add("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
       field(23));
   add("process_open_fds", "gauge", "Number of open file descriptors.", fds);

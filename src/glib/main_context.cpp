@@ -17,7 +17,9 @@ void DeleteFn(gpointer data) noexcept { delete static_cast<Fn*>(data); }
 gboolean RunTimer(gpointer data) noexcept {
   return (*static_cast<TimerFn*>(data))() ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
-void DeleteTimerFn(gpointer data) noexcept { delete static_cast<TimerFn*>(data); }
+void DeleteTimerFn(gpointer data) noexcept {
+  delete static_cast<TimerFn*>(data);
+}
 
 }  // namespace
 
@@ -32,7 +34,8 @@ void Post(GMainContext* ctx, std::function<void()> fn) {
 SourcePtr AddTimer(GMainContext* ctx, std::chrono::milliseconds every,
                    std::function<bool()> fn) {
   GSource* src = g_timeout_source_new(static_cast<guint>(every.count()));
-  g_source_set_callback(src, RunTimer, new TimerFn(std::move(fn)), DeleteTimerFn);
+  g_source_set_callback(src, RunTimer, new TimerFn(std::move(fn)),
+                        DeleteTimerFn);
   g_source_attach(src, ctx);
   return SourcePtr(src);
 }

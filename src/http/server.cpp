@@ -17,9 +17,10 @@ Result<std::unique_ptr<Server>> Server::Create(const Options& opts,
   // libsoup's own "server-header" would advertise its version; keep it short.
   s->server_ = glib::Adopt(SOUP_SERVER(
       g_object_new(SOUP_TYPE_SERVER, "server-header", "vodd", nullptr)));
-  if (!s->server_) return MakeError(ErrorCode::kInternal, "soup_server_new failed");
-  soup_server_add_handler(s->server_.get(), nullptr, &Server::OnRequest, s.get(),
-                          nullptr);
+  if (!s->server_)
+    return MakeError(ErrorCode::kInternal, "soup_server_new failed");
+  soup_server_add_handler(s->server_.get(), nullptr, &Server::OnRequest,
+                          s.get(), nullptr);
   g_signal_connect(s->server_.get(), "request-finished",
                    G_CALLBACK(&Server::OnRequestFinished), s.get());
   return s;
@@ -42,7 +43,9 @@ void OnEarly(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
              gpointer data) noexcept {
   static_cast<EarlyRoute*>(data)->h(msg, path ? path : "/");
 }
-void DeleteEarly(gpointer data) noexcept { delete static_cast<EarlyRoute*>(data); }
+void DeleteEarly(gpointer data) noexcept {
+  delete static_cast<EarlyRoute*>(data);
+}
 }  // namespace
 
 void Server::HandleEarly(const std::string& prefix, Handler h) {
@@ -56,7 +59,8 @@ void Server::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path,
   std::string p = path ? path : "/";
   for (auto& [prefix, h] : s->routes_) {
     if (p.compare(0, prefix.size(), prefix) == 0 &&
-        (p.size() == prefix.size() || prefix.back() == '/' || p[prefix.size()] == '/')) {
+        (p.size() == prefix.size() || prefix.back() == '/' ||
+         p[prefix.size()] == '/')) {
       h(msg, p);
       return;
     }
@@ -67,8 +71,8 @@ void Server::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path,
 namespace {
 std::string HandlerLabel(const char* path) {
   std::string p = path ? path : "/";
-  for (const char* h : {"/files", "/v/", "/api/", "/admin", "/healthz", "/readyz",
-                        "/metrics"}) {
+  for (const char* h : {"/files", "/v/", "/api/", "/admin", "/healthz",
+                        "/readyz", "/metrics"}) {
     if (p.rfind(h, 0) == 0) {
       std::string l = h;
       l.erase(std::remove(l.begin(), l.end(), '/'), l.end());
@@ -85,15 +89,17 @@ void Server::OnRequestFinished(SoupServer*, SoupServerMessage* msg,
   if (!s->metrics_) return;
   GUri* uri = soup_server_message_get_uri(msg);
   std::string method = soup_server_message_get_method(msg);
-  if (method != "GET" && method != "HEAD" && method != "POST" && method != "PATCH" &&
-      method != "PUT" && method != "DELETE" && method != "OPTIONS") {
+  if (method != "GET" && method != "HEAD" && method != "POST" &&
+      method != "PATCH" && method != "PUT" && method != "DELETE" &&
+      method != "OPTIONS") {
     method = "other";
   }
   s->metrics_
-      ->GetCounter("vodd_http_requests_total", "HTTP requests answered.",
-                   {{"handler", HandlerLabel(uri ? g_uri_get_path(uri) : "/")},
-                    {"method", method},
-                    {"code", std::to_string(soup_server_message_get_status(msg))}})
+      ->GetCounter(
+          "vodd_http_requests_total", "HTTP requests answered.",
+          {{"handler", HandlerLabel(uri ? g_uri_get_path(uri) : "/")},
+           {"method", method},
+           {"code", std::to_string(soup_server_message_get_status(msg))}})
       ->Inc();
 }
 
@@ -102,19 +108,23 @@ Status Server::Start() {
   GInetAddress* addr = g_inet_address_new_from_string(opts_.host.c_str());
   if (!addr) {
     // A host name: resolve "localhost" style names to loopback only.
-    if (opts_.host == "localhost") addr = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-    else return MakeError(ErrorCode::kInvalidArgument,
-                          "listen host must be an IP address: " + opts_.host);
+    if (opts_.host == "localhost")
+      addr = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    else
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "listen host must be an IP address: " + opts_.host);
   }
-  GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(opts_.port));
+  GSocketAddress* sa =
+      g_inet_socket_address_new(addr, static_cast<guint16>(opts_.port));
   g_object_unref(addr);
-  gboolean ok = soup_server_listen(server_.get(), sa, static_cast<SoupServerListenOptions>(0),
-                                   &err);
+  gboolean ok = soup_server_listen(
+      server_.get(), sa, static_cast<SoupServerListenOptions>(0), &err);
   g_object_unref(sa);
   if (!ok) {
     glib::ErrorPtr e(err);
-    return MakeError(ErrorCode::kIo, fmt::format("listen on {}:{}: {}", opts_.host,
-                                                 opts_.port, glib::ErrorMessage(e.get())));
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("listen on {}:{}: {}", opts_.host, opts_.port,
+                                 glib::ErrorMessage(e.get())));
   }
   GSList* uris = soup_server_get_uris(server_.get());
   if (uris) port_ = g_uri_get_port(static_cast<GUri*>(uris->data));
@@ -137,32 +147,36 @@ void Respond(SoupServerMessage* msg, int status, std::string_view content_type,
              std::string_view body) {
   soup_server_message_set_status(msg, static_cast<guint>(status), nullptr);
   if (content_type.empty()) {
-    soup_server_message_set_response(msg, nullptr, SOUP_MEMORY_COPY, nullptr, 0);
+    soup_server_message_set_response(msg, nullptr, SOUP_MEMORY_COPY, nullptr,
+                                     0);
   } else {
     std::string ct(content_type);
-    soup_server_message_set_response(msg, ct.c_str(), SOUP_MEMORY_COPY, body.data(),
-                                     body.size());
+    soup_server_message_set_response(msg, ct.c_str(), SOUP_MEMORY_COPY,
+                                     body.data(), body.size());
   }
 }
 
-void SetHeader(SoupServerMessage* msg, const char* name, std::string_view value) {
+void SetHeader(SoupServerMessage* msg, const char* name,
+               std::string_view value) {
   std::string v(value);
-  soup_message_headers_replace(soup_server_message_get_response_headers(msg), name,
-                               v.c_str());
+  soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+                               name, v.c_str());
 }
 
 std::string GetHeader(SoupServerMessage* msg, const char* name) {
-  const char* v =
-      soup_message_headers_get_one(soup_server_message_get_request_headers(msg), name);
+  const char* v = soup_message_headers_get_one(
+      soup_server_message_get_request_headers(msg), name);
   return v ? v : "";
 }
 
 bool HasHeader(SoupServerMessage* msg, const char* name) {
-  return soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
-                                      name) != nullptr;
+  return soup_message_headers_get_one(
+             soup_server_message_get_request_headers(msg), name) != nullptr;
 }
 
-std::string Method(SoupServerMessage* msg) { return soup_server_message_get_method(msg); }
+std::string Method(SoupServerMessage* msg) {
+  return soup_server_message_get_method(msg);
+}
 
 void RespondError(SoupServerMessage* msg, int status, std::string_view code,
                   std::string_view message) {

@@ -34,11 +34,15 @@ Status MakeDirs(const std::string& path) {
 Result<Layout> Layout::Create(const std::string& data_dir) {
   std::string root = data_dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  if (root.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty data_dir");
+  if (root.empty())
+    return MakeError(ErrorCode::kInvalidArgument, "empty data_dir");
   if (root[0] != '/') {
     std::error_code ec;
-    root = (std::filesystem::current_path(ec) / root).lexically_normal().string();
-    if (ec) return MakeError(ErrorCode::kIo, "cannot resolve data_dir: " + ec.message());
+    root =
+        (std::filesystem::current_path(ec) / root).lexically_normal().string();
+    if (ec)
+      return MakeError(ErrorCode::kIo,
+                       "cannot resolve data_dir: " + ec.message());
   }
   Layout l(root);
   for (const auto& d : {l.root_, l.DbDir(), l.UploadsDir(), l.StagingDir(),
@@ -140,13 +144,15 @@ Status FsyncTree(const std::string& dir) {
 Status RemoveTree(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
-  if (ec) return MakeError(ErrorCode::kIo, "remove " + path + ": " + ec.message());
+  if (ec)
+    return MakeError(ErrorCode::kIo, "remove " + path + ": " + ec.message());
   return Ok();
 }
 
 Result<int64_t> FreeBytes(const std::string& path) {
   struct statvfs s {};
-  if (statvfs(path.c_str(), &s) != 0) return ErrnoError(errno, "statvfs " + path);
+  if (statvfs(path.c_str(), &s) != 0)
+    return ErrnoError(errno, "statvfs " + path);
   return static_cast<int64_t>(s.f_bavail) * static_cast<int64_t>(s.f_frsize);
 }
 

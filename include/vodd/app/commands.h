@@ -16,7 +16,8 @@ class App;
 
 namespace vodd::app {
 
-using AddCommand = std::function<void(CLI::App& cli, std::function<int()>& run)>;
+using AddCommand =
+    std::function<void(CLI::App& cli, std::function<int()>& run)>;
 const std::vector<AddCommand>& ExtraCommands();
 
 // Shared by subcommands: the --config file or the built-in defaults.

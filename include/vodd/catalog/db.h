@@ -36,7 +36,9 @@ class Stmt {
   Stmt& Bind(int i, double v);
   Stmt& Bind(int i, std::string_view v);
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
-  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, const std::string& v) {
+    return Bind(i, std::string_view(v));
+  }
   Stmt& BindBlob(int i, std::string_view v);
   Stmt& BindNull(int i);
   template <typename T>

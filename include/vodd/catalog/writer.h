@@ -40,8 +40,9 @@ class Writer {
   void Post(std::function<Result<T>(Db&)> fn,
             std::function<void(Result<T>)> done = {}) {
     Enqueue([fn = std::move(fn), done = std::move(done)](Db* db) mutable {
-      Result<T> r = db ? RunInTxn<T>(*db, fn)
-                       : Result<T>(MakeError(ErrorCode::kCancelled, "catalog closed"));
+      Result<T> r =
+          db ? RunInTxn<T>(*db, fn)
+             : Result<T>(MakeError(ErrorCode::kCancelled, "catalog closed"));
       if (done) done(std::move(r));
     });
   }
@@ -61,7 +62,8 @@ class Writer {
     return Submit<T>(std::move(fn)).get();
   }
 
-  // Finishes queued work, checkpoints the WAL, closes the connection. Idempotent.
+  // Finishes queued work, checkpoints the WAL, closes the connection.
+  // Idempotent.
   void Stop();
   size_t QueueDepth() const;
   const std::string& path() const { return path_; }

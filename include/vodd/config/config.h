@@ -53,7 +53,8 @@ struct UploadConfig {
 
 struct PipelineConfig {
   int workers = 0;  // 0: derived from cores
-  std::vector<Rung> ladder = {{1080, 5000}, {720, 3000}, {480, 1200}, {360, 700}};
+  std::vector<Rung> ladder = {
+      {1080, 5000}, {720, 3000}, {480, 1200}, {360, 700}};
   int audio_bitrate_kbps = 128;
   int segment_seconds = 4;
   std::string encoder = "x264";
@@ -115,6 +116,11 @@ Result<Config> ParseText(const std::string& text, const std::string& name,
 
 // The effective configuration as INI, every option present.
 std::string Render(const Config& c);
+
+// The commented sample file (config/vodd.conf): every option at its default.
+std::string RenderSample();
+// The option reference as Markdown tables (docs/configuration.md's body).
+std::string RenderMarkdown();
 
 // Documentation of every option, for docs and the sample file.
 struct OptionDoc {

@@ -26,7 +26,11 @@ void Log(LogLevel level, std::string_view component,
 
 }  // namespace vodd
 
-#define LOG_DEBUG(comp, ...) ::vodd::Log(::vodd::LogLevel::kDebug, comp, __VA_ARGS__)
-#define LOG_INFO(comp, ...) ::vodd::Log(::vodd::LogLevel::kInfo, comp, __VA_ARGS__)
-#define LOG_WARN(comp, ...) ::vodd::Log(::vodd::LogLevel::kWarn, comp, __VA_ARGS__)
-#define LOG_ERROR(comp, ...) ::vodd::Log(::vodd::LogLevel::kError, comp, __VA_ARGS__)
+#define LOG_DEBUG(comp, ...) \
+  ::vodd::Log(::vodd::LogLevel::kDebug, comp, __VA_ARGS__)
+#define LOG_INFO(comp, ...) \
+  ::vodd::Log(::vodd::LogLevel::kInfo, comp, __VA_ARGS__)
+#define LOG_WARN(comp, ...) \
+  ::vodd::Log(::vodd::LogLevel::kWarn, comp, __VA_ARGS__)
+#define LOG_ERROR(comp, ...) \
+  ::vodd::Log(::vodd::LogLevel::kError, comp, __VA_ARGS__)

@@ -72,7 +72,8 @@ class MetricsRegistry {
   Gauge* GetGauge(const std::string& name, const std::string& help,
                   const Labels& labels = {});
   Histogram* GetHistogram(const std::string& name, const std::string& help,
-                          std::vector<double> bounds, const Labels& labels = {});
+                          std::vector<double> bounds,
+                          const Labels& labels = {});
   // A gauge computed at render time (queue depth from the catalog, …). The
   // callback runs on the rendering thread and must not block for long.
   void AddCallbackGauge(const std::string& name, const std::string& help,

@@ -57,17 +57,17 @@ inline Status Ok() { return {}; }
 // TRY(expr): evaluate a Result or Status; return its error from the caller.
 #define VODD_CONCAT_INNER(a, b) a##b
 #define VODD_CONCAT(a, b) VODD_CONCAT_INNER(a, b)
-#define TRY(expr)                                                    \
-  do {                                                               \
-    auto&& VODD_CONCAT(try_result_, __LINE__) = (expr);              \
-    if (!VODD_CONCAT(try_result_, __LINE__))                         \
-      return tl::unexpected<::vodd::Error>(                          \
-          std::move(VODD_CONCAT(try_result_, __LINE__)).error());    \
+#define TRY(expr)                                                 \
+  do {                                                            \
+    auto&& VODD_CONCAT(try_result_, __LINE__) = (expr);           \
+    if (!VODD_CONCAT(try_result_, __LINE__))                      \
+      return tl::unexpected<::vodd::Error>(                       \
+          std::move(VODD_CONCAT(try_result_, __LINE__)).error()); \
   } while (0)
 // TRY_ASSIGN(lhs, expr): as TRY, and on success move the value into lhs.
-#define TRY_ASSIGN(lhs, expr)                                          \
-  auto VODD_CONCAT(try_value_, __LINE__) = (expr);                     \
-  if (!VODD_CONCAT(try_value_, __LINE__))                              \
-    return tl::unexpected<::vodd::Error>(                              \
-        std::move(VODD_CONCAT(try_value_, __LINE__)).error());         \
+#define TRY_ASSIGN(lhs, expr)                                  \
+  auto VODD_CONCAT(try_value_, __LINE__) = (expr);             \
+  if (!VODD_CONCAT(try_value_, __LINE__))                      \
+    return tl::unexpected<::vodd::Error>(                      \
+        std::move(VODD_CONCAT(try_value_, __LINE__)).error()); \
   lhs = std::move(*VODD_CONCAT(try_value_, __LINE__))

@@ -20,7 +20,8 @@
 
 namespace vodd::http {
 
-using Handler = std::function<void(SoupServerMessage* msg, const std::string& path)>;
+using Handler =
+    std::function<void(SoupServerMessage* msg, const std::string& path)>;
 
 class Server {
  public:
@@ -66,7 +67,8 @@ class Server {
 // Response helpers for handlers. `body` is copied into the message.
 void Respond(SoupServerMessage* msg, int status, std::string_view content_type,
              std::string_view body);
-void SetHeader(SoupServerMessage* msg, const char* name, std::string_view value);
+void SetHeader(SoupServerMessage* msg, const char* name,
+               std::string_view value);
 std::string GetHeader(SoupServerMessage* msg, const char* name);
 bool HasHeader(SoupServerMessage* msg, const char* name);
 std::string Method(SoupServerMessage* msg);

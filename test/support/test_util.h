@@ -1,0 +1,183 @@
+// Shared helpers for vodd's test tiers: temp folders, free loopback ports,
+// a libcurl client, and the real vodd binary as a child process.
+#pragma once
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace vodd::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "vodd-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const {
+    return path_ + "/" + rel;
+  }
+
+ private:
+  std::string path_;
+};
+
+inline void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary);
+  f << data;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A port that was free a moment ago on 127.0.0.1.
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+struct HttpResponse {
+  long status = 0;  // 0: no response (connection refused, …)
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::string body;
+};
+
+// One request with libcurl. `headers` are "Name: value" lines.
+inline HttpResponse Http(const std::string& method, const std::string& url,
+                         const std::vector<std::string>& headers = {},
+                         const std::string& body = "", long timeout_s = 10) {
+  HttpResponse r;
+  CURL* c = curl_easy_init();
+  curl_slist* hl = nullptr;
+  for (const auto& h : headers) hl = curl_slist_append(hl, h.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+  if (method == "HEAD") {
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+  if (!body.empty() || method == "POST" || method == "PATCH" ||
+      method == "PUT") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(body.size()));
+  }
+  auto write_cb = +[](char* p, size_t s, size_t n, void* ud) -> size_t {
+    static_cast<std::string*>(ud)->append(p, s * n);
+    return s * n;
+  };
+  auto header_cb = +[](char* p, size_t s, size_t n, void* ud) -> size_t {
+    std::string line(p, s * n);
+    auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (auto& ch : name) ch = static_cast<char>(tolower(ch));
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n'))
+        value.pop_back();
+      (*static_cast<std::map<std::string, std::string>*>(ud))[name] = value;
+    }
+    return s * n;
+  };
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  if (curl_easy_perform(c) == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+  curl_slist_free_all(hl);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+// The real vodd binary as a child process, stderr to a log file.
+class Daemon {
+ public:
+  // `args` after the program name, e.g. {"serve", "--config", path}.
+  Daemon(const std::vector<std::string>& args, const std::string& log_path) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = freopen(log_path.c_str(), "a", stderr);
+      (void)f;
+      std::vector<char*> argv;
+      std::string bin = VODD_BINARY;
+      argv.push_back(bin.data());
+      std::vector<std::string> copy = args;
+      for (auto& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~Daemon() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  // Polls `url` until it answers 200 or `timeout` passes.
+  bool WaitHealthy(const std::string& url,
+                   std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (Http("GET", url, {}, "", 2).status == 200) return true;
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  // Sends `sig` and waits for exit; returns the raw wait status.
+  int Signal(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace vodd::test
