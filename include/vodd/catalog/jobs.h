@@ -1,0 +1,157 @@
+// The durable job queue in the catalog (table `jobs`): leases with a
+// visibility timeout, heartbeats, fencing tokens, retries with exponential
+// backoff, a dead-letter state, cancel and retry.
+//
+//   CreateVideoWithJob ─► queued ──ClaimJob──► leased ──CompleteJob──► done
+//                          ▲  ▲                 │ │ │
+//        RetryJob ─────────┘  └──FailJob (retry)┘ │ └─FailJob (last attempt
+//        (dead|cancelled)        ExpireLeases     │   or permanent) ─► dead
+//                                ReleaseNodeLeases│
+//                                ReleaseLease     │
+//   CancelJob: queued|leased ─► cancelled ◄───────┘
+//
+// Every lease carries a token (jobs.lease_token, bumped by each claim). All
+// calls that act on a lease (Heartbeat, CompleteJob, FailJob, ReleaseLease)
+// match id AND token AND state='leased'; a holder whose lease expired and
+// was claimed again, or whose job was cancelled, gets kConflict and must
+// abandon its work. This is what makes "a late worker's completion is
+// rejected" true.
+//
+// Threading: every function takes the caller's Db. Mutations must run on the
+// writer (catalog::Writer::Post/Call), each inside its transaction; readers
+// (ListJobs, GetJob, CountJobs) may use a read-only connection.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vodd/catalog/db.h"
+#include "vodd/core/result.h"
+
+namespace vodd::catalog {
+
+struct Job {
+  int64_t id = 0;
+  std::string kind;  // "transcode"
+  std::string video_id;
+  std::string idem_key;
+  std::string payload;  // JSON, "{}" for transcode
+  std::string state;    // queued | leased | done | dead | cancelled
+  int64_t priority = 0;
+  int64_t attempts = 0, max_attempts = 0;
+  int64_t run_after = 0;
+  std::optional<std::string> lease_owner;
+  int64_t lease_token = 0;
+  std::optional<int64_t> lease_until;
+  double progress = 0;  // 0..1
+  std::optional<double> fps;
+  std::optional<int64_t> eta_ms;
+  std::optional<std::string> last_error;
+  int64_t created_at = 0, updated_at = 0;
+  std::optional<int64_t> started_at, finished_at;
+};
+
+// What a holder needs to act on its lease.
+struct LeaseRef {
+  int64_t job_id = 0;
+  int64_t token = 0;
+};
+
+// Exponential backoff: attempt n (1-based) failed → wait
+// min(base_ms × 2^(n-1), max_ms) before the job is visible again.
+struct RetryPolicy {
+  static constexpr int64_t kDefaultBaseMs = 5'000;
+  static constexpr int64_t kDefaultMaxMs = 30 * 60'000;
+  int64_t base_ms = kDefaultBaseMs;
+  int64_t max_ms = kDefaultMaxMs;
+  int64_t DelayMs(int64_t attempts) const;
+};
+
+struct ClaimRequest {
+  std::string owner;  // this node ("lease_owner"), e.g. the host name
+  int64_t now_ms = 0;
+  int64_t lease_ms = 0;  // visibility timeout; extended by Heartbeat
+};
+
+// The claim statement (one UPDATE … RETURNING), exposed so tests can check
+// its query plan. ?1 owner, ?2 now, ?3 lease_ms.
+extern const char* const kClaimJobSql;
+
+// Claims the next visible job: state 'queued', run_after <= now, highest
+// priority first, then oldest run_after, then id. Sets it 'leased' with a new
+// token, counts the attempt and marks the video 'processing'. Returns nullopt
+// when nothing is visible. Expired leases are not reclaimed here; call
+// ExpireLeases first (the supervisor does both in one transaction).
+Result<std::optional<Job>> ClaimJob(Db& db, const ClaimRequest& req);
+
+// Leases whose lease_until < now (the holder stopped heartbeating): each is
+// failed as FailJob(retryable) would, with reason "lease expired". Returns
+// how many were expired.
+Result<int> ExpireLeases(Db& db, int64_t now_ms, const RetryPolicy& policy);
+
+struct HeartbeatInfo {
+  double progress = 0;
+  std::optional<double> fps;
+  std::optional<int64_t> eta_ms;
+};
+// Extends the lease to now+lease_ms and persists progress. kConflict when the
+// lease is no longer held (expired and re-claimed, cancelled, …).
+Status Heartbeat(Db& db, const LeaseRef& lease, int64_t now_ms,
+                 int64_t lease_ms, const HeartbeatInfo& info);
+
+// Marks the job done. kConflict when the lease is no longer held. Run in the
+// same transaction as PublishVersion so both or neither happen.
+Status CompleteJob(Db& db, const LeaseRef& lease, int64_t now_ms);
+
+struct Failure {
+  std::string reason;      // human-readable, shown to operators
+  bool permanent = false;  // not worth retrying (not a media file, …)
+};
+struct FailOutcome {
+  bool dead = false;      // dead-lettered (no attempts left or permanent)
+  int64_t run_after = 0;  // when requeued
+};
+// Records a failed attempt: requeued after the policy's backoff while
+// attempts < max_attempts and the failure is not permanent; otherwise 'dead'
+// and the video 'failed' with the reason (a video with a published version
+// stays 'ready'). kConflict when the lease is no longer held.
+Result<FailOutcome> FailJob(Db& db, const LeaseRef& lease,
+                            const Failure& failure, int64_t now_ms,
+                            const RetryPolicy& policy);
+
+// Gives a lease back without counting the attempt (graceful shutdown): the
+// job is queued and visible at once. kConflict when not held.
+Status ReleaseLease(Db& db, const LeaseRef& lease, int64_t now_ms);
+
+// At startup: every lease held by `owner` belongs to a process that no longer
+// runs. Each counts as a failed attempt (reason "lease lost: vodd
+// restarted") and is requeued visible at once, or dead when out of attempts.
+Result<int> ReleaseNodeLeases(Db& db, const std::string& owner, int64_t now_ms,
+                              const RetryPolicy& policy);
+
+// Operator actions. CancelJob: queued|leased → cancelled (a running worker
+// notices at its next heartbeat); the video becomes 'failed' ("cancelled").
+// RetryJob: dead|cancelled → queued with attempts reset; a queued job
+// waiting for its backoff becomes visible now. kNotFound for an unknown id,
+// kConflict for a state that does not allow it.
+Status CancelJob(Db& db, int64_t job_id, int64_t now_ms);
+Status RetryJob(Db& db, int64_t job_id, int64_t now_ms);
+
+Result<std::optional<Job>> GetJob(Db& db, int64_t job_id);
+
+struct JobFilter {
+  std::vector<std::string> states;  // empty: all
+  int limit = 100;                  // ≤ 1000
+};
+// Newest first.
+Result<std::vector<Job>> ListJobs(Db& db, const JobFilter& filter);
+
+// Counts of the states whose sets stay small (queued, leased, dead,
+// cancelled), each by an index range; 'done' is not counted (it grows
+// without bound; see vodd_jobs_completed_total).
+Result<std::map<std::string, int64_t>> CountJobs(Db& db);
+
+}  // namespace vodd::catalog

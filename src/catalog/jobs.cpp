@@ -1,0 +1,366 @@
+// The durable job queue on SQLite (goqite/liteq style: lease + visibility
+// timeout instead of row locks; one writer serialises claims).
+//
+//                 ┌──────────── RetryJob (dead|cancelled) ───────────────┐
+//                 ▼                                                      │
+//   (insert) ─► queued ──ClaimJob──► leased ──CompleteJob──► done        │
+//                 ▲  ▲                │  │                               │
+//                 │  └─ FailJob ──────┤  ├─ FailJob (no attempts left  ──► dead
+//                 │     ExpireLeases  │  │   or permanent failure)
+//                 │     ReleaseNodeLeases
+//                 └──── ReleaseLease ─┘  │
+//   CancelJob: queued|leased ─────────────┴──────────────────────────►
+//   cancelled
+//
+// The claim is one UPDATE … RETURNING on the jobs_ready index
+// (state, priority DESC, run_after, id): its cost does not depend on how many
+// jobs wait. Queue wait and durations are derived from run_after/started_at.
+#include "vodd/catalog/jobs.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace vodd::catalog {
+
+namespace {
+
+constexpr const char* kJobColumns =
+    "id,kind,video_id,idem_key,payload,state,priority,attempts,max_attempts,"
+    "run_after,lease_owner,lease_token,lease_until,progress,fps,eta_ms,last_"
+    "error,"
+    "created_at,updated_at,started_at,finished_at";
+
+Job ReadJob(const Stmt& s) {
+  Job j;
+  j.id = s.Int(0);
+  j.kind = s.Text(1);
+  j.video_id = s.Text(2);
+  j.idem_key = s.Text(3);
+  j.payload = s.Text(4);
+  j.state = s.Text(5);
+  j.priority = s.Int(6);
+  j.attempts = s.Int(7);
+  j.max_attempts = s.Int(8);
+  j.run_after = s.Int(9);
+  j.lease_owner = s.OptText(10);
+  j.lease_token = s.Int(11);
+  j.lease_until = s.OptInt(12);
+  j.progress = s.Real(13);
+  if (!s.IsNull(14)) j.fps = s.Real(14);
+  j.eta_ms = s.OptInt(15);
+  j.last_error = s.OptText(16);
+  j.created_at = s.Int(17);
+  j.updated_at = s.Int(18);
+  j.started_at = s.OptInt(19);
+  j.finished_at = s.OptInt(20);
+  return j;
+}
+
+// The video's state after its job ended without success: a video that already
+// has a published version stays playable.
+Status MarkVideoFailed(Db& db, const std::string& video_id,
+                       const std::string& reason, int64_t now_ms) {
+  TRY_ASSIGN(
+      Stmt s,
+      db.Prepare("UPDATE videos SET state=CASE WHEN version>0 THEN 'ready' "
+                 "ELSE 'failed' END, "
+                 "error=?2, updated_at=?3 WHERE id=?1 AND state!='deleting'"));
+  s.Bind(1, video_id).Bind(2, reason).Bind(3, now_ms);
+  return s.Run();
+}
+
+struct Held {
+  std::string video_id;
+  int64_t attempts = 0, max_attempts = 0;
+};
+
+Result<std::optional<Held>> LoadHeld(Db& db, const LeaseRef& lease) {
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("SELECT video_id,attempts,max_attempts FROM jobs "
+                        "WHERE id=?1 AND lease_token=?2 AND state='leased'"));
+  s.Bind(1, lease.job_id).Bind(2, lease.token);
+  TRY_ASSIGN(bool row, s.Step());
+  if (!row) return std::optional<Held>();
+  return std::optional<Held>(Held{s.Text(0), s.Int(1), s.Int(2)});
+}
+
+tl::unexpected<Error> LeaseLost(const LeaseRef& lease) {
+  return MakeError(ErrorCode::kConflict,
+                   fmt::format("job {}: lease {} is no longer held",
+                               lease.job_id, lease.token));
+}
+
+// FailJob with an explicit delay (ExpireLeases and ReleaseNodeLeases requeue
+// without waiting when `delay_ms` is 0).
+Result<FailOutcome> FailHeld(Db& db, const LeaseRef& lease, const Held& held,
+                             const Failure& failure, int64_t now_ms,
+                             int64_t delay_ms) {
+  FailOutcome out;
+  out.dead = failure.permanent || held.attempts >= held.max_attempts;
+  if (out.dead) {
+    TRY_ASSIGN(Stmt s,
+               db.Prepare("UPDATE jobs SET state='dead', last_error=?3, "
+                          "lease_owner=NULL, lease_until=NULL, "
+                          "finished_at=?4, updated_at=?4 WHERE id=?1 AND "
+                          "lease_token=?2 AND state='leased'"));
+    s.Bind(1, lease.job_id)
+        .Bind(2, lease.token)
+        .Bind(3, failure.reason)
+        .Bind(4, now_ms);
+    TRY(s.Run());
+    if (db.Changes() != 1) return LeaseLost(lease);
+    TRY(MarkVideoFailed(db, held.video_id, failure.reason, now_ms));
+    return out;
+  }
+  out.run_after = now_ms + delay_ms;
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("UPDATE jobs SET state='queued', last_error=?3, "
+                        "lease_owner=NULL, lease_until=NULL, "
+                        "run_after=?4, fps=NULL, eta_ms=NULL, updated_at=?5 "
+                        "WHERE id=?1 AND lease_token=?2 AND state='leased'"));
+  s.Bind(1, lease.job_id).Bind(2, lease.token).Bind(3, failure.reason);
+  s.Bind(4, out.run_after).Bind(5, now_ms);
+  TRY(s.Run());
+  if (db.Changes() != 1) return LeaseLost(lease);
+  return out;
+}
+
+// Fails every lease selected by `where` (bound by `bind`), returning the count.
+template <typename BindFn>
+Result<int> FailSelected(Db& db, const std::string& where, BindFn bind,
+                         const std::string& reason, int64_t now_ms,
+                         const RetryPolicy& policy, bool backoff) {
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("SELECT id,lease_token,video_id,attempts,max_attempts "
+                        "FROM jobs WHERE state='leased' AND " +
+                        where));
+  bind(s);
+  std::vector<std::pair<LeaseRef, Held>> leases;
+  while (true) {
+    TRY_ASSIGN(bool row, s.Step());
+    if (!row) break;
+    leases.push_back(
+        {LeaseRef{s.Int(0), s.Int(1)}, Held{s.Text(2), s.Int(3), s.Int(4)}});
+  }
+  for (const auto& [lease, held] : leases) {
+    std::string why =
+        held.attempts >= held.max_attempts
+            ? fmt::format("{} (after {} attempts)", reason, held.attempts)
+            : reason;
+    TRY(FailHeld(db, lease, held, Failure{why, false}, now_ms,
+                 backoff ? policy.DelayMs(held.attempts) : 0));
+  }
+  return static_cast<int>(leases.size());
+}
+
+}  // namespace
+
+int64_t RetryPolicy::DelayMs(int64_t attempts) const {
+  int64_t delay = base_ms;
+  for (int64_t i = 1; i < attempts && delay < max_ms; ++i) delay *= 2;
+  return std::min(delay, max_ms);
+}
+
+const char* const kClaimJobSql =
+    "UPDATE jobs SET state='leased', lease_owner=?1, "
+    "lease_token=lease_token+1, "
+    "lease_until=?2+?3, attempts=attempts+1, progress=0, fps=NULL, "
+    "eta_ms=NULL, "
+    "started_at=?2, updated_at=?2 "
+    "WHERE id=(SELECT id FROM jobs WHERE state='queued' AND run_after<=?2 "
+    "ORDER BY priority DESC, run_after, id LIMIT 1) "
+    "RETURNING "
+    "id,kind,video_id,idem_key,payload,state,priority,attempts,max_attempts,"
+    "run_after,lease_owner,lease_token,lease_until,progress,fps,eta_ms,last_"
+    "error,"
+    "created_at,updated_at,started_at,finished_at";
+
+Result<std::optional<Job>> ClaimJob(Db& db, const ClaimRequest& req) {
+  TRY_ASSIGN(Stmt s, db.Prepare(kClaimJobSql));
+  s.Bind(1, req.owner).Bind(2, req.now_ms).Bind(3, req.lease_ms);
+  TRY_ASSIGN(bool row, s.Step());
+  if (!row) return std::optional<Job>();
+  Job j = ReadJob(s);
+  s.Reset();
+  TRY_ASSIGN(
+      Stmt v,
+      db.Prepare(
+          "UPDATE videos SET state='processing', error=NULL, updated_at=?2 "
+          "WHERE id=?1 AND state IN ('uploaded','failed')"));
+  v.Bind(1, j.video_id).Bind(2, req.now_ms);
+  TRY(v.Run());
+  return std::optional<Job>(std::move(j));
+}
+
+Result<int> ExpireLeases(Db& db, int64_t now_ms, const RetryPolicy& policy) {
+  return FailSelected(
+      db, "lease_until<?1", [&](Stmt& s) { s.Bind(1, now_ms); },
+      "lease expired (no heartbeat)", now_ms, policy, /*backoff=*/true);
+}
+
+Result<int> ReleaseNodeLeases(Db& db, const std::string& owner, int64_t now_ms,
+                              const RetryPolicy& policy) {
+  return FailSelected(
+      db, "lease_owner=?1", [&](Stmt& s) { s.Bind(1, owner); },
+      "lease lost: vodd restarted while the job ran", now_ms, policy,
+      /*backoff=*/false);
+}
+
+Status Heartbeat(Db& db, const LeaseRef& lease, int64_t now_ms,
+                 int64_t lease_ms, const HeartbeatInfo& info) {
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("UPDATE jobs SET lease_until=?3, progress=?4, fps=?5, "
+                        "eta_ms=?6, updated_at=?7 "
+                        "WHERE id=?1 AND lease_token=?2 AND state='leased'"));
+  s.Bind(1, lease.job_id).Bind(2, lease.token).Bind(3, now_ms + lease_ms);
+  s.Bind(4, std::clamp(info.progress, 0.0, 1.0)).Bind(5, info.fps);
+  s.Bind(6, info.eta_ms).Bind(7, now_ms);
+  TRY(s.Run());
+  if (db.Changes() != 1) return LeaseLost(lease);
+  return Ok();
+}
+
+Status CompleteJob(Db& db, const LeaseRef& lease, int64_t now_ms) {
+  TRY_ASSIGN(
+      Stmt s,
+      db.Prepare(
+          "UPDATE jobs SET state='done', progress=1, eta_ms=0, "
+          "lease_owner=NULL, "
+          "lease_until=NULL, last_error=NULL, finished_at=?3, updated_at=?3 "
+          "WHERE id=?1 AND lease_token=?2 AND state='leased'"));
+  s.Bind(1, lease.job_id).Bind(2, lease.token).Bind(3, now_ms);
+  TRY(s.Run());
+  if (db.Changes() != 1) return LeaseLost(lease);
+  return Ok();
+}
+
+Result<FailOutcome> FailJob(Db& db, const LeaseRef& lease,
+                            const Failure& failure, int64_t now_ms,
+                            const RetryPolicy& policy) {
+  TRY_ASSIGN(auto held, LoadHeld(db, lease));
+  if (!held) return LeaseLost(lease);
+  return FailHeld(db, lease, *held, failure, now_ms,
+                  policy.DelayMs(held->attempts));
+}
+
+Status ReleaseLease(Db& db, const LeaseRef& lease, int64_t now_ms) {
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("UPDATE jobs SET state='queued', "
+                        "attempts=MAX(attempts-1,0), lease_owner=NULL, "
+                        "lease_until=NULL, run_after=?3, fps=NULL, "
+                        "eta_ms=NULL, updated_at=?3 "
+                        "WHERE id=?1 AND lease_token=?2 AND state='leased'"));
+  s.Bind(1, lease.job_id).Bind(2, lease.token).Bind(3, now_ms);
+  TRY(s.Run());
+  if (db.Changes() != 1) return LeaseLost(lease);
+  return Ok();
+}
+
+Status CancelJob(Db& db, int64_t job_id, int64_t now_ms) {
+  TRY_ASSIGN(auto job, GetJob(db, job_id));
+  if (!job)
+    return MakeError(ErrorCode::kNotFound, fmt::format("no job {}", job_id));
+  if (job->state != "queued" && job->state != "leased") {
+    return MakeError(
+        ErrorCode::kConflict,
+        fmt::format("job {} is {}; only queued or running jobs can be "
+                    "cancelled",
+                    job_id, job->state));
+  }
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("UPDATE jobs SET state='cancelled', lease_owner=NULL, "
+                        "lease_until=NULL, "
+                        "last_error='cancelled by an operator', "
+                        "finished_at=?2, updated_at=?2 "
+                        "WHERE id=?1 AND state IN ('queued','leased')"));
+  s.Bind(1, job_id).Bind(2, now_ms);
+  TRY(s.Run());
+  return MarkVideoFailed(db, job->video_id, "processing was cancelled", now_ms);
+}
+
+Status RetryJob(Db& db, int64_t job_id, int64_t now_ms) {
+  TRY_ASSIGN(auto job, GetJob(db, job_id));
+  if (!job)
+    return MakeError(ErrorCode::kNotFound, fmt::format("no job {}", job_id));
+  if (job->state == "queued") {
+    TRY_ASSIGN(Stmt s,
+               db.Prepare("UPDATE jobs SET run_after=MIN(run_after,?2), "
+                          "updated_at=?2 WHERE id=?1"));
+    s.Bind(1, job_id).Bind(2, now_ms);
+    return s.Run();
+  }
+  if (job->state != "dead" && job->state != "cancelled") {
+    return MakeError(
+        ErrorCode::kConflict,
+        fmt::format("job {} is {}; only dead or cancelled jobs can be "
+                    "retried",
+                    job_id, job->state));
+  }
+  TRY_ASSIGN(Stmt v, db.Prepare("SELECT state FROM videos WHERE id=?1"));
+  v.Bind(1, job->video_id);
+  TRY_ASSIGN(bool vrow, v.Step());
+  if (vrow && v.Text(0) == "deleting") {
+    return MakeError(ErrorCode::kConflict,
+                     fmt::format("video {} is being deleted", job->video_id));
+  }
+  v.Reset();
+  TRY_ASSIGN(Stmt s, db.Prepare("UPDATE jobs SET state='queued', attempts=0, "
+                                "run_after=?2, progress=0, fps=NULL, "
+                                "eta_ms=NULL, started_at=NULL, "
+                                "finished_at=NULL, updated_at=?2 WHERE id=?1"));
+  s.Bind(1, job_id).Bind(2, now_ms);
+  TRY(s.Run());
+  TRY_ASSIGN(
+      Stmt u,
+      db.Prepare(
+          "UPDATE videos SET state='uploaded', error=NULL, updated_at=?2 "
+          "WHERE id=?1 AND state='failed'"));
+  u.Bind(1, job->video_id).Bind(2, now_ms);
+  return u.Run();
+}
+
+Result<std::optional<Job>> GetJob(Db& db, int64_t job_id) {
+  TRY_ASSIGN(Stmt s, db.Prepare(fmt::format("SELECT {} FROM jobs WHERE id=?1",
+                                            kJobColumns)));
+  s.Bind(1, job_id);
+  TRY_ASSIGN(bool row, s.Step());
+  if (!row) return std::optional<Job>();
+  return std::optional<Job>(ReadJob(s));
+}
+
+Result<std::vector<Job>> ListJobs(Db& db, const JobFilter& filter) {
+  std::string where;
+  for (size_t i = 0; i < filter.states.size(); ++i) {
+    where += fmt::format("{}?{}", i ? "," : " WHERE state IN (", i + 2);
+  }
+  if (!where.empty()) where += ")";
+  TRY_ASSIGN(Stmt s, db.Prepare(fmt::format(
+                         "SELECT {} FROM jobs{} ORDER BY id DESC LIMIT ?1",
+                         kJobColumns, where)));
+  s.Bind(1, std::clamp(filter.limit, 1, 1000));
+  for (size_t i = 0; i < filter.states.size(); ++i) {
+    s.Bind(static_cast<int>(i + 2), filter.states[i]);
+  }
+  std::vector<Job> out;
+  while (true) {
+    TRY_ASSIGN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(ReadJob(s));
+  }
+  return out;
+}
+
+Result<std::map<std::string, int64_t>> CountJobs(Db& db) {
+  TRY_ASSIGN(Stmt s, db.Prepare("SELECT COUNT(*) FROM jobs WHERE state=?1"));
+  std::map<std::string, int64_t> out;
+  for (const char* state : {"queued", "leased", "dead", "cancelled"}) {
+    s.Bind(1, state);
+    TRY_ASSIGN(bool row, s.Step());
+    out[state] = row ? s.Int(0) : 0;
+    s.Reset();
+  }
+  return out;
+}
+
+}  // namespace vodd::catalog

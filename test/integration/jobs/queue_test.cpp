@@ -1,0 +1,557 @@
+// The job queue on a real SQLite catalog in a temp folder, with a FakeClock.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <catch2/catch.hpp>
+
+#include "vodd/catalog/db.h"
+#include "vodd/catalog/deletion.h"
+#include "vodd/catalog/jobs.h"
+#include "vodd/catalog/media.h"
+#include "vodd/catalog/schema.h"
+#include "vodd/catalog/videos.h"
+#include "vodd/core/clock.h"
+#include "vodd/core/ids.h"
+
+using namespace vodd;
+using namespace vodd::catalog;
+
+namespace {
+
+struct TempCatalog {
+  TempCatalog() {
+    char tmpl[] = "/tmp/vodd-jobs-XXXXXX";
+    dir = mkdtemp(tmpl);
+    path = dir + "/catalog.db";
+    db = std::move(*Db::Open(path, Db::Mode::kReadWrite));
+    REQUIRE(Migrate(*db));
+  }
+  ~TempCatalog() {
+    db.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // Runs `fn` in a write transaction, as the writer thread would.
+  template <typename F>
+  auto Tx(F fn) {
+    auto txn = Txn::Begin(*db);
+    REQUIRE(txn);
+    auto r = fn(*db);
+    if (r) REQUIRE(txn->Commit());
+    return r;
+  }
+  std::string AddVideo(int64_t now, int64_t priority = 0,
+                       int max_attempts = 3) {
+    NewVideo v;
+    v.id = RandomHex(16);
+    v.title = "t";
+    v.source_path = "sources/" + v.id;
+    v.priority = priority;
+    auto id =
+        Tx([&](Db& d) { return CreateVideoWithJob(d, v, now, max_attempts); });
+    REQUIRE(id);
+    job_of[v.id] = *id;
+    return v.id;
+  }
+  std::string VideoState(const std::string& id) {
+    auto v = GetVideo(*db, id);
+    REQUIRE(v);
+    REQUIRE(*v);
+    return (*v)->state;
+  }
+  Job Get(int64_t id) {
+    auto j = GetJob(*db, id);
+    REQUIRE(j);
+    REQUIRE(*j);
+    return **j;
+  }
+  std::optional<Job> Claim(int64_t now, const std::string& owner = "node-a",
+                           int64_t lease_ms = 60'000) {
+    auto r = Tx([&](Db& d) { return ClaimJob(d, {owner, now, lease_ms}); });
+    REQUIRE(r);
+    return *r;
+  }
+
+  std::string dir, path;
+  std::unique_ptr<Db> db;
+  std::map<std::string, int64_t> job_of;
+};
+
+LeaseRef Ref(const Job& j) { return {j.id, j.lease_token}; }
+
+}  // namespace
+
+TEST_CASE("claim order: priority, then run_after, then id", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  int64_t t0 = clock.NowUnixMs();
+  auto a = c.AddVideo(t0);
+  auto b = c.AddVideo(t0 + 1);
+  auto urgent = c.AddVideo(t0 + 2, /*priority=*/5);
+  auto j1 = c.Claim(t0 + 10);
+  auto j2 = c.Claim(t0 + 10);
+  auto j3 = c.Claim(t0 + 10);
+  REQUIRE(j1);
+  REQUIRE(j2);
+  REQUIRE(j3);
+  CHECK(j1->video_id == urgent);
+  CHECK(j2->video_id == a);
+  CHECK(j3->video_id == b);
+  CHECK_FALSE(c.Claim(t0 + 10));
+  CHECK(j1->state == "leased");
+  CHECK(j1->attempts == 1);
+  CHECK(j1->lease_owner == "node-a");
+  CHECK(j1->lease_until == t0 + 10 + 60'000);
+  CHECK(c.VideoState(a) == "processing");
+}
+
+TEST_CASE("a job is invisible before run_after", "[jobs]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  auto v = c.AddVideo(t0);
+  CHECK_FALSE(c.Claim(t0 - 1));
+  CHECK(c.Claim(t0));
+  (void)v;
+}
+
+TEST_CASE("idempotency key: the same video enqueues one job", "[jobs]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  NewVideo v;
+  v.id = RandomHex(16);
+  v.source_path = "sources/" + v.id;
+  auto first = c.Tx([&](Db& d) { return CreateVideoWithJob(d, v, t0, 3); });
+  auto second =
+      c.Tx([&](Db& d) { return CreateVideoWithJob(d, v, t0 + 5, 3); });
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(*first == *second);
+  auto all = ListJobs(*c.db, {});
+  REQUIRE(all);
+  CHECK(all->size() == 1);
+}
+
+TEST_CASE("lease expiry is the visibility timeout; heartbeat extends it",
+          "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  RetryPolicy policy;
+  auto v = c.AddVideo(clock.NowUnixMs());
+  auto j = c.Claim(clock.NowUnixMs(), "node-a", 10'000);
+  REQUIRE(j);
+
+  clock.Advance(8'000);
+  REQUIRE(c.Tx([&](Db& d) {
+    return Heartbeat(d, Ref(*j), clock.NowUnixMs(), 10'000, {0.5, 24.0, 4000});
+  }));
+  auto hb = c.Get(j->id);
+  CHECK(hb.progress == Approx(0.5));
+  CHECK(hb.fps == Approx(24.0));
+  CHECK(hb.eta_ms == 4000);
+  CHECK(hb.lease_until == clock.NowUnixMs() + 10'000);
+
+  // Past the first deadline but within the extended one: still leased.
+  clock.Advance(5'000);
+  auto expired =
+      c.Tx([&](Db& d) { return ExpireLeases(d, clock.NowUnixMs(), policy); });
+  REQUIRE(expired);
+  CHECK(*expired == 0);
+
+  clock.Advance(6'000);
+  expired =
+      c.Tx([&](Db& d) { return ExpireLeases(d, clock.NowUnixMs(), policy); });
+  REQUIRE(expired);
+  CHECK(*expired == 1);
+  auto q = c.Get(j->id);
+  CHECK(q.state == "queued");
+  CHECK(q.last_error == "lease expired (no heartbeat)");
+  CHECK(q.run_after == clock.NowUnixMs() + policy.DelayMs(1));
+  clock.Advance(policy.DelayMs(1));
+  auto again = c.Claim(clock.NowUnixMs(), "node-b");
+  REQUIRE(again);
+  CHECK(again->id == j->id);
+  CHECK(again->attempts == 2);
+  CHECK(again->lease_token == j->lease_token + 1);
+  (void)v;
+}
+
+TEST_CASE("fencing: a late holder's heartbeat and completion are rejected",
+          "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  RetryPolicy policy{0, 0};
+  c.AddVideo(clock.NowUnixMs());
+  auto first = c.Claim(clock.NowUnixMs(), "node-a", 1'000);
+  REQUIRE(first);
+  clock.Advance(2'000);
+  REQUIRE(
+      c.Tx([&](Db& d) { return ExpireLeases(d, clock.NowUnixMs(), policy); }));
+  auto second = c.Claim(clock.NowUnixMs(), "node-b", 60'000);
+  REQUIRE(second);
+  CHECK(second->id == first->id);
+
+  auto late_hb = c.Tx([&](Db& d) {
+    return Heartbeat(d, Ref(*first), clock.NowUnixMs(), 1'000, {0.9, {}, {}});
+  });
+  REQUIRE_FALSE(late_hb);
+  CHECK(late_hb.error().code == ErrorCode::kConflict);
+  auto late_done = c.Tx(
+      [&](Db& d) { return CompleteJob(d, Ref(*first), clock.NowUnixMs()); });
+  REQUIRE_FALSE(late_done);
+  CHECK(late_done.error().code == ErrorCode::kConflict);
+  auto late_fail = c.Tx([&](Db& d) {
+    return FailJob(d, Ref(*first), {"x", false}, clock.NowUnixMs(), policy);
+  });
+  REQUIRE_FALSE(late_fail);
+  CHECK(c.Get(first->id).state == "leased");
+
+  REQUIRE(c.Tx(
+      [&](Db& d) { return CompleteJob(d, Ref(*second), clock.NowUnixMs()); }));
+  auto done = c.Get(first->id);
+  CHECK(done.state == "done");
+  CHECK(done.progress == Approx(1.0));
+}
+
+TEST_CASE("completion and publish commit together or not at all", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  auto v = c.AddVideo(clock.NowUnixMs());
+  auto j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  PublishedVersion p;
+  p.video_id = v;
+  p.version = 1;
+  p.duration_ms = 3000;
+  Rendition r;
+  r.name = "a0";
+  r.kind = "audio";
+  r.codecs = "mp4a.40.2";
+  r.timescale = 48000;
+  r.init_hash = "00";
+  r.segments.push_back({1, 0, 48000 * 3, 100, "ab"});
+  p.renditions.push_back(r);
+  // A stale token: the whole transaction must roll back, publish included.
+  auto stale = c.Tx([&](Db& d) -> Status {
+    TRY(CompleteJob(d, {j->id, j->lease_token + 7}, clock.NowUnixMs()));
+    return PublishVersion(d, p, clock.NowUnixMs());
+  });
+  CHECK_FALSE(stale);
+  CHECK(c.VideoState(v) == "processing");
+  auto ok = c.Tx([&](Db& d) -> Status {
+    TRY(CompleteJob(d, Ref(*j), clock.NowUnixMs()));
+    return PublishVersion(d, p, clock.NowUnixMs());
+  });
+  REQUIRE(ok);
+  CHECK(c.VideoState(v) == "ready");
+  CHECK(c.Get(j->id).state == "done");
+}
+
+TEST_CASE("failures back off exponentially, then dead-letter with the reason",
+          "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  RetryPolicy policy{1'000, 3'000};
+  CHECK(policy.DelayMs(1) == 1'000);
+  CHECK(policy.DelayMs(2) == 2'000);
+  CHECK(policy.DelayMs(3) == 3'000);
+  CHECK(policy.DelayMs(40) == 3'000);
+
+  auto v = c.AddVideo(clock.NowUnixMs(), 0, /*max_attempts=*/3);
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto j = c.Claim(clock.NowUnixMs());
+    REQUIRE(j);
+    CHECK(j->attempts == attempt);
+    auto out = c.Tx([&](Db& d) {
+      return FailJob(d, Ref(*j),
+                     {"worker killed by signal 11 (SIGSEGV)", false},
+                     clock.NowUnixMs(), policy);
+    });
+    REQUIRE(out);
+    CHECK_FALSE(out->dead);
+    CHECK(out->run_after == clock.NowUnixMs() + policy.DelayMs(attempt));
+    // Not visible during the backoff.
+    clock.Advance(policy.DelayMs(attempt) - 1);
+    CHECK_FALSE(c.Claim(clock.NowUnixMs()));
+    clock.Advance(1);
+  }
+  auto last = c.Claim(clock.NowUnixMs());
+  REQUIRE(last);
+  auto out = c.Tx([&](Db& d) {
+    return FailJob(d, Ref(*last),
+                   {"worker killed by signal 11 (SIGSEGV)", false},
+                   clock.NowUnixMs(), policy);
+  });
+  REQUIRE(out);
+  CHECK(out->dead);
+  auto dead = c.Get(last->id);
+  CHECK(dead.state == "dead");
+  CHECK(dead.last_error == "worker killed by signal 11 (SIGSEGV)");
+  CHECK(c.VideoState(v) == "failed");
+  auto video = GetVideo(*c.db, v);
+  CHECK((*video)->error == "worker killed by signal 11 (SIGSEGV)");
+  clock.Advance(1'000'000);
+  CHECK_FALSE(c.Claim(clock.NowUnixMs()));
+}
+
+TEST_CASE("a permanent failure dead-letters at once", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  auto v = c.AddVideo(clock.NowUnixMs());
+  auto j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  auto out = c.Tx([&](Db& d) {
+    return FailJob(d, Ref(*j), {"This appears to be a text file", true},
+                   clock.NowUnixMs(), RetryPolicy{});
+  });
+  REQUIRE(out);
+  CHECK(out->dead);
+  CHECK(c.VideoState(v) == "failed");
+}
+
+TEST_CASE("cancel and retry", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  auto v = c.AddVideo(clock.NowUnixMs());
+  auto j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  REQUIRE(c.Tx([&](Db& d) { return CancelJob(d, j->id, clock.NowUnixMs()); }));
+  CHECK(c.Get(j->id).state == "cancelled");
+  CHECK(c.VideoState(v) == "failed");
+  // The running holder learns at its next heartbeat.
+  auto hb = c.Tx([&](Db& d) {
+    return Heartbeat(d, Ref(*j), clock.NowUnixMs(), 1000, {0.1, {}, {}});
+  });
+  REQUIRE_FALSE(hb);
+  CHECK(hb.error().code == ErrorCode::kConflict);
+  auto again =
+      c.Tx([&](Db& d) { return CancelJob(d, j->id, clock.NowUnixMs()); });
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == ErrorCode::kConflict);
+  auto missing =
+      c.Tx([&](Db& d) { return CancelJob(d, 999, clock.NowUnixMs()); });
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == ErrorCode::kNotFound);
+
+  REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, j->id, clock.NowUnixMs()); }));
+  auto q = c.Get(j->id);
+  CHECK(q.state == "queued");
+  CHECK(q.attempts == 0);
+  CHECK(c.VideoState(v) == "uploaded");
+  auto j2 = c.Claim(clock.NowUnixMs());
+  REQUIRE(j2);
+  CHECK(j2->id == j->id);
+  CHECK(j2->lease_token > j->lease_token);
+  auto busy =
+      c.Tx([&](Db& d) { return RetryJob(d, j->id, clock.NowUnixMs()); });
+  CHECK_FALSE(busy);
+}
+
+TEST_CASE("retry makes a job waiting for its backoff visible now", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  c.AddVideo(clock.NowUnixMs());
+  auto j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  REQUIRE(c.Tx([&](Db& d) {
+    return FailJob(d, Ref(*j), {"boom", false}, clock.NowUnixMs(),
+                   RetryPolicy{});
+  }));
+  CHECK_FALSE(c.Claim(clock.NowUnixMs()));
+  REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, j->id, clock.NowUnixMs()); }));
+  CHECK(c.Claim(clock.NowUnixMs()));
+}
+
+TEST_CASE("startup releases this node's leases only", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  c.AddVideo(clock.NowUnixMs());
+  c.AddVideo(clock.NowUnixMs() + 1);
+  clock.Advance(1);
+  auto mine = c.Claim(clock.NowUnixMs(), "node-a");
+  auto theirs = c.Claim(clock.NowUnixMs(), "node-b");
+  REQUIRE(mine);
+  REQUIRE(theirs);
+  auto n = c.Tx([&](Db& d) {
+    return ReleaseNodeLeases(d, "node-a", clock.NowUnixMs(), RetryPolicy{});
+  });
+  REQUIRE(n);
+  CHECK(*n == 1);
+  auto released = c.Get(mine->id);
+  CHECK(released.state == "queued");
+  CHECK(released.run_after == clock.NowUnixMs());  // visible at once
+  CHECK(released.attempts == 1);                   // the lost run counts
+  CHECK(c.Get(theirs->id).state == "leased");
+  auto again = c.Claim(clock.NowUnixMs(), "node-a");
+  REQUIRE(again);
+  CHECK(again->id == mine->id);
+}
+
+TEST_CASE("a graceful release does not count the attempt", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  c.AddVideo(clock.NowUnixMs());
+  auto j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  REQUIRE(
+      c.Tx([&](Db& d) { return ReleaseLease(d, Ref(*j), clock.NowUnixMs()); }));
+  auto q = c.Get(j->id);
+  CHECK(q.state == "queued");
+  CHECK(q.attempts == 0);
+}
+
+TEST_CASE("job counts by state and listing", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  for (int i = 0; i < 3; ++i) c.AddVideo(clock.NowUnixMs() + i);
+  auto j = c.Claim(clock.NowUnixMs() + 5);
+  REQUIRE(j);
+  auto counts = CountJobs(*c.db);
+  REQUIRE(counts);
+  CHECK((*counts)["queued"] == 2);
+  CHECK((*counts)["leased"] == 1);
+  CHECK((*counts)["dead"] == 0);
+  auto leased = ListJobs(*c.db, {{"leased"}, 10});
+  REQUIRE(leased);
+  REQUIRE(leased->size() == 1);
+  CHECK(leased->front().id == j->id);
+  auto all = ListJobs(*c.db, {{}, 2});
+  REQUIRE(all);
+  CHECK(all->size() == 2);
+}
+
+namespace {
+// VM steps of one claim statement, a measure of work that does not depend on
+// the machine's speed.
+int ClaimSteps(Db& db, int64_t now) {
+  auto s = db.Prepare(kClaimJobSql);
+  REQUIRE(s);
+  s->Bind(1, "node-a").Bind(2, now).Bind(3, int64_t{60'000});
+  auto row = s->Step();
+  REQUIRE(row);
+  REQUIRE(*row);
+  int steps = sqlite3_stmt_status(s->get(), SQLITE_STMTSTATUS_VM_STEP, 0);
+  int scans = sqlite3_stmt_status(s->get(), SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+  int sorts = sqlite3_stmt_status(s->get(), SQLITE_STMTSTATUS_SORT, 0);
+  CHECK(scans == 0);
+  CHECK(sorts == 0);
+  return steps;
+}
+}  // namespace
+
+TEST_CASE("the claim uses the index and stays flat with 10k queued", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  std::string text;
+  {
+    auto plan =
+        c.db->Prepare(std::string("EXPLAIN QUERY PLAN ") + kClaimJobSql);
+    REQUIRE(plan);
+    while (true) {
+      auto row = plan->Step();
+      REQUIRE(row);
+      if (!*row) break;
+      text += plan->Text(3) + "\n";
+    }
+  }
+  INFO(text);
+  CHECK(text.find("INDEX jobs_ready (state=?") != std::string::npos);
+  CHECK(text.find("TEMP B-TREE") == std::string::npos);
+  CHECK(text.find("SCAN jobs") == std::string::npos);
+
+  auto fill = [&](int n) {
+    auto txn = Txn::Begin(*c.db);
+    REQUIRE(txn);
+    for (int i = 0; i < n; ++i) {
+      NewVideo v;
+      v.id = RandomHex(16);
+      v.source_path = "sources/" + v.id;
+      REQUIRE(CreateVideoWithJob(*c.db, v, clock.NowUnixMs() + i, 3));
+    }
+    auto committed = txn->Commit();
+    INFO((committed ? "" : committed.error().message));
+    REQUIRE(committed);
+  };
+  fill(100);
+  int small = ClaimSteps(*c.db, clock.NowUnixMs() + 1'000'000);
+  fill(10'000);
+  int large = ClaimSteps(*c.db, clock.NowUnixMs() + 1'000'000);
+  INFO("vm steps: 100 queued " << small << ", 10100 queued " << large);
+  CHECK(large < small * 2);
+}
+
+TEST_CASE("concurrent claimers on separate connections never share a job",
+          "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  constexpr int kJobs = 60;
+  for (int i = 0; i < kJobs; ++i) c.AddVideo(clock.NowUnixMs() + i);
+  int64_t now = clock.NowUnixMs() + 1'000;
+  std::mutex mutex;
+  std::vector<std::pair<int64_t, int64_t>> claimed;  // id, token
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto db = Db::Open(c.path, Db::Mode::kReadWrite);
+      if (!db) {
+        errors++;
+        return;
+      }
+      while (true) {
+        auto txn = Txn::Begin(**db);
+        if (!txn) {
+          errors++;
+          return;
+        }
+        auto j = ClaimJob(**db, {fmt::format("node-{}", t), now, 60'000});
+        if (!j || !txn->Commit()) {
+          errors++;
+          return;
+        }
+        if (!*j) return;
+        std::lock_guard<std::mutex> lock(mutex);
+        claimed.emplace_back((*j)->id, (*j)->lease_token);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(errors == 0);
+  std::set<int64_t> ids;
+  for (auto& [id, token] : claimed) ids.insert(id);
+  CHECK(claimed.size() == kJobs);
+  CHECK(ids.size() == kJobs);
+}
+
+TEST_CASE("video deletion: deleting state, cancelled jobs, rows removed",
+          "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  auto v = c.AddVideo(clock.NowUnixMs());
+  auto j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  auto src =
+      c.Tx([&](Db& d) { return MarkVideoDeleting(d, v, clock.NowUnixMs()); });
+  REQUIRE(src);
+  CHECK(*src == "sources/" + v);
+  CHECK(c.VideoState(v) == "deleting");
+  CHECK(c.Get(j->id).state == "cancelled");
+  auto ref = ReferencedVersion(*c.db, v);
+  REQUIRE(ref);
+  CHECK_FALSE(*ref);
+  auto pending = ListDeletingVideos(*c.db);
+  REQUIRE(pending);
+  REQUIRE(pending->size() == 1);
+  REQUIRE(c.Tx([&](Db& d) { return DeleteVideoRows(d, v); }));
+  auto gone = GetVideo(*c.db, v);
+  REQUIRE(gone);
+  CHECK_FALSE(*gone);
+  auto job = GetJob(*c.db, j->id);
+  REQUIRE(job);
+  CHECK_FALSE(*job);
+}
