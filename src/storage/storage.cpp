@@ -45,8 +45,8 @@ Result<Layout> Layout::Create(const std::string& data_dir) {
                        "cannot resolve data_dir: " + ec.message());
   }
   Layout l(root);
-  for (const auto& d : {l.root_, l.DbDir(), l.UploadsDir(), l.StagingDir(),
-                        l.MediaRoot(), l.TmpDir()}) {
+  for (const auto& d : {l.root_, l.DbDir(), l.UploadsDir(), l.SourcesDir(),
+                        l.StagingDir(), l.MediaRoot(), l.TmpDir()}) {
     TRY(MakeDirs(d));
   }
   return l;
@@ -55,6 +55,11 @@ Result<Layout> Layout::Create(const std::string& data_dir) {
 std::string Layout::UploadPath(std::string_view upload_id) const {
   if (!IsLowerHex(upload_id, 32)) std::abort();
   return fmt::format("{}/uploads/{}", root_, upload_id);
+}
+
+std::string Layout::SourcePath(std::string_view video_id) const {
+  if (!IsLowerHex(video_id, 32)) std::abort();
+  return fmt::format("{}/sources/{}", root_, video_id);
 }
 
 std::string Layout::VideoDir(std::string_view video_id) const {

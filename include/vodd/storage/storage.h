@@ -3,6 +3,7 @@
 //
 //   <data_dir>/db/catalog.db{,-wal,-shm}   SQLite catalog
 //   <data_dir>/uploads/<id>                tus upload data (one file each)
+//   <data_dir>/sources/<video>             local files added by `vodd ingest`
 //   <data_dir>/staging/<job>-<token>/      a job's private output
 //   <data_dir>/media/<video>/<version>/    published, immutable media
 //   <data_dir>/tmp/                        scratch (probe files, …)
@@ -25,12 +26,15 @@ class Layout {
   std::string DbDir() const { return root_ + "/db"; }
   std::string CatalogPath() const { return root_ + "/db/catalog.db"; }
   std::string UploadsDir() const { return root_ + "/uploads"; }
+  std::string SourcesDir() const { return root_ + "/sources"; }
   std::string StagingDir() const { return root_ + "/staging"; }
   std::string MediaRoot() const { return root_ + "/media"; }
   std::string TmpDir() const { return root_ + "/tmp"; }
   // Ids must be validated by the caller (IsLowerHex); these abort on a bad one
   // rather than build a path from hostile input.
   std::string UploadPath(std::string_view upload_id) const;
+  // An ingested source; relative form "sources/<video>" is videos.source_path.
+  std::string SourcePath(std::string_view video_id) const;
   std::string MediaDir(std::string_view video_id, int64_t version) const;
   std::string VideoDir(std::string_view video_id) const;
   std::string JobStagingDir(int64_t job_id, int64_t lease_token) const;
