@@ -161,6 +161,57 @@ CREATE TABLE thumbnails(
   count INTEGER NOT NULL,
   PRIMARY KEY(video_id, version)
 ) STRICT;
+
+-- Admin page (src/admin): users with Argon2id hashes, server-side sessions
+-- (only SHA-256 of the cookie value is stored), one-time setup tokens.
+CREATE TABLE admin_users(
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,          -- $argon2id$… (crypto_pwhash_str)
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE admin_sessions(
+  id_sha256 BLOB PRIMARY KEY,
+  user TEXT NOT NULL REFERENCES admin_users(name) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  ip TEXT NOT NULL DEFAULT '',
+  user_agent TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX admin_sessions_user ON admin_sessions(user);
+CREATE TABLE admin_setup_tokens(
+  token_sha256 BLOB PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
+-- Webhooks and their durable outbox. A delivery row per (webhook, event):
+-- pending -> delivered | failed (gave up after max attempts).
+CREATE TABLE webhooks(
+  id TEXT PRIMARY KEY,                  -- 16 lowercase hex
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,                 -- HMAC key, shown at creation
+  events TEXT NOT NULL,                 -- space-separated event types, or '*'
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE webhook_deliveries(
+  id INTEGER PRIMARY KEY,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event_id TEXT NOT NULL,               -- the idempotency key, 32 hex
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL,                   -- the exact JSON that is signed
+  state TEXT NOT NULL CHECK(state IN ('pending','delivered','failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE(webhook_id, event_id)
+) STRICT;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
 )sql",
 };
 
