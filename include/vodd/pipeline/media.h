@@ -22,10 +22,11 @@
 namespace vodd::pipeline {
 
 struct VideoStreamInfo {
-  int width = 0, height = 0;   // as coded, before rotation
+  int width = 0, height = 0;  // as coded, before rotation
   int fps_num = 0, fps_den = 1;
-  int rotation = 0;            // 0, 90, 180, 270 (clockwise, from tags)
-  std::string codec;           // human-readable, e.g. "H.264 (High Profile)"
+  int par_num = 1, par_den = 1;  // pixel aspect ratio
+  int rotation = 0;              // 0, 90, 180, 270 (clockwise, from tags)
+  std::string codec;             // human-readable, e.g. "H.264 (High Profile)"
 };
 
 struct AudioStreamInfo {
@@ -47,7 +48,7 @@ struct ProbeResult {
 Result<ProbeResult> Probe(const std::string& path, int timeout_s = 30);
 
 struct PlannedRung {
-  std::string name;  // "v1080"
+  std::string name;           // "v1080"
   int width = 0, height = 0;  // even, aspect kept, after rotation
   int bitrate_kbps = 0;
 };
@@ -58,7 +59,8 @@ struct LadderPlan {
   int audio_bitrate_kbps = 128;
   int fps_num = 0, fps_den = 1;  // output frame rate (capped)
   int segment_seconds = 4;
-  int gop_frames = 0;            // keyframe interval, divides a segment
+  int segment_frames = 0;  // video frames per segment, round(fps × seconds)
+  int gop_frames = 0;      // keyframe interval, divides segment_frames
   std::string x264_preset = "veryfast";
   int sprite_interval_s = 10;
   int thumb_width = 160;
@@ -67,7 +69,8 @@ struct LadderPlan {
 // Pure: never upscale, even dimensions, portrait sources get a portrait
 // ladder, rotation applied, frame rate capped. Errors: kMedia when there is
 // nothing to encode.
-Result<LadderPlan> PlanLadder(const ProbeResult& probe, const config::PipelineConfig& cfg);
+Result<LadderPlan> PlanLadder(const ProbeResult& probe,
+                              const config::PipelineConfig& cfg);
 
 struct Progress {
   double fraction = 0;  // 0..1 of the source duration
@@ -82,12 +85,10 @@ struct Progress {
 // `stall_timeout_s` fail with kTimeout. Output that does not cover the probed
 // duration fails with kMedia. The returned PublishedVersion has renditions
 // and thumbnails filled; video_id and version are left for the caller.
-Result<catalog::PublishedVersion> Transcode(const std::string& source,
-                                            const ProbeResult& probe,
-                                            const LadderPlan& plan,
-                                            const std::string& out_dir,
-                                            std::function<void(const Progress&)> on_progress,
-                                            const std::atomic<bool>* cancel,
-                                            int stall_timeout_s);
+Result<catalog::PublishedVersion> Transcode(
+    const std::string& source, const ProbeResult& probe, const LadderPlan& plan,
+    const std::string& out_dir,
+    std::function<void(const Progress&)> on_progress,
+    const std::atomic<bool>* cancel, int stall_timeout_s);
 
 }  // namespace vodd::pipeline

@@ -1,0 +1,151 @@
+// Probe: GstDiscoverer on a local file, reduced to what planning needs.
+// Equivalent: `gst-discoverer-1.0 -v file.mp4`. The discoverer's own verdict
+// is not trusted on its own (it reports success for text files with no
+// streams), so the stream list decides.
+#include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
+
+#include <fmt/format.h>
+
+#include "pipeline/gst_util.h"
+#include "vodd/core/log.h"
+#include "vodd/pipeline/gst_ptr.h"
+#include "vodd/pipeline/media.h"
+
+namespace vodd::pipeline {
+namespace {
+
+using glib::Adopt;
+
+int RotationFromTags(const GstTagList* tags) {
+  if (!tags) return 0;
+  gchar* orientation = nullptr;
+  if (!gst_tag_list_get_string(tags, GST_TAG_IMAGE_ORIENTATION, &orientation))
+    return 0;
+  glib::CharPtr owned(orientation);
+  const std::string o = orientation;
+  if (o == "rotate-90") return 90;
+  if (o == "rotate-180") return 180;
+  if (o == "rotate-270") return 270;
+  return 0;  // flips are applied by videoflip too but do not change the size
+}
+
+std::string CodecDescription(GstDiscovererStreamInfo* info) {
+  MiniPtr<GstCaps> caps(gst_discoverer_stream_info_get_caps(info));
+  if (!caps) return "unknown";
+  glib::CharPtr desc(gst_pb_utils_get_codec_description(caps.get()));
+  return desc ? desc.get() : "unknown";
+}
+
+}  // namespace
+
+Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
+  TRY(EnsureGstInit());
+  GError* raw_error = nullptr;
+  glib::CharPtr uri(gst_filename_to_uri(path.c_str(), &raw_error));
+  if (!uri) {
+    glib::ErrorPtr err(raw_error);
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: {}", path, glib::ErrorMessage(err.get())));
+  }
+  auto discoverer = Adopt(gst_discoverer_new(
+      GstClockTime(std::max(1, timeout_s)) * GST_SECOND, &raw_error));
+  if (!discoverer) {
+    glib::ErrorPtr err(raw_error);
+    return MakeError(
+        ErrorCode::kInternal,
+        fmt::format("discoverer: {}", glib::ErrorMessage(err.get())));
+  }
+  auto info = Adopt(
+      gst_discoverer_discover_uri(discoverer.get(), uri.get(), &raw_error));
+  glib::ErrorPtr err(raw_error);
+  if (!info) {
+    return MakeError(
+        ErrorCode::kMedia,
+        fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
+  }
+  switch (gst_discoverer_info_get_result(info.get())) {
+    case GST_DISCOVERER_OK:
+      break;
+    case GST_DISCOVERER_TIMEOUT:
+      return MakeError(ErrorCode::kTimeout,
+                       fmt::format("probing took over {} s", timeout_s));
+    case GST_DISCOVERER_MISSING_PLUGINS:
+      return MakeError(ErrorCode::kMedia,
+                       "not playable media: a codec or container "
+                       "vodd has no decoder for");
+    case GST_DISCOVERER_URI_INVALID:
+    case GST_DISCOVERER_BUSY:
+      return MakeError(
+          ErrorCode::kInternal,
+          fmt::format("probe failed: {}", glib::ErrorMessage(err.get())));
+    case GST_DISCOVERER_ERROR:
+    default:
+      return MakeError(
+          ErrorCode::kMedia,
+          fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
+  }
+
+  ProbeResult r;
+  r.duration_ms =
+      int64_t(gst_discoverer_info_get_duration(info.get()) / GST_MSECOND);
+  if (auto* top = gst_discoverer_info_get_stream_info(info.get())) {
+    auto owned_top = Adopt(top);
+    if (GST_IS_DISCOVERER_CONTAINER_INFO(top))
+      r.container = CodecDescription(top);
+  }
+
+  GList* videos = gst_discoverer_info_get_video_streams(info.get());
+  for (GList* l = videos; l; l = l->next) {
+    auto* v = GST_DISCOVERER_VIDEO_INFO(l->data);
+    if (gst_discoverer_video_info_is_image(v)) continue;
+    VideoStreamInfo vi;
+    vi.width = int(gst_discoverer_video_info_get_width(v));
+    vi.height = int(gst_discoverer_video_info_get_height(v));
+    vi.fps_num = int(gst_discoverer_video_info_get_framerate_num(v));
+    vi.fps_den = int(gst_discoverer_video_info_get_framerate_denom(v));
+    vi.par_num = int(gst_discoverer_video_info_get_par_num(v));
+    vi.par_den = int(gst_discoverer_video_info_get_par_denom(v));
+    if (vi.par_num <= 0 || vi.par_den <= 0) vi.par_num = vi.par_den = 1;
+    vi.rotation = RotationFromTags(
+        gst_discoverer_stream_info_get_tags(GST_DISCOVERER_STREAM_INFO(v)));
+    vi.codec = CodecDescription(GST_DISCOVERER_STREAM_INFO(v));
+    r.video = vi;
+    break;
+  }
+  gst_discoverer_stream_info_list_free(videos);
+
+  GList* audios = gst_discoverer_info_get_audio_streams(info.get());
+  if (audios) {
+    auto* a = GST_DISCOVERER_AUDIO_INFO(audios->data);
+    AudioStreamInfo ai;
+    ai.sample_rate = int(gst_discoverer_audio_info_get_sample_rate(a));
+    ai.channels = int(gst_discoverer_audio_info_get_channels(a));
+    ai.codec = CodecDescription(GST_DISCOVERER_STREAM_INFO(a));
+    const gchar* lang = gst_discoverer_audio_info_get_language(a);
+    ai.language = lang && *lang ? lang : "und";
+    r.audio = ai;
+  }
+  gst_discoverer_stream_info_list_free(audios);
+
+  if (!r.video && !r.audio) {
+    return MakeError(ErrorCode::kMedia,
+                     "not playable media: no audio or video stream");
+  }
+  if (r.duration_ms <= 0) {
+    return MakeError(ErrorCode::kMedia, "not playable media: no duration");
+  }
+  LOG_INFO(
+      "pipeline", "probed {}: {} ms, {}{}", path, r.duration_ms,
+      r.video ? fmt::format("video {}x{} {}/{} fps rot {} ({}) ",
+                            r.video->width, r.video->height, r.video->fps_num,
+                            r.video->fps_den, r.video->rotation, r.video->codec)
+              : std::string("no video "),
+      r.audio ? fmt::format("audio {} Hz {} ch ({})", r.audio->sample_rate,
+                            r.audio->channels, r.audio->codec)
+              : std::string("no audio"));
+  return r;
+}
+
+}  // namespace vodd::pipeline

@@ -1,0 +1,571 @@
+// Transcode: one GStreamer pipeline that decodes the source once and encodes
+// every rung of the ladder plus one audio rendition into CMAF, then the
+// poster and sprite from the output's own keyframes. The graph, for a
+// 1080p30 a+v source planned to 1080/720/480, 4 s segments, 2 s GOP:
+//
+//   filesrc location=SRC ! decodebin name=d
+//   d. ! queue ! videoconvert ! videoflip video-direction=auto ! videorate
+//      ! video/x-raw,framerate=30/1 ! tee name=t
+//   t. ! queue ! videoscale method=lanczos ! videoconvert
+//      ! video/x-raw,format=I420,width=1920,height=1080,pixel-aspect-ratio=1/1,
+//        colorimetry=bt709,chroma-site=mpeg2
+//      ! x264enc bitrate=5000 speed-preset=veryfast key-int-max=60
+//        option-string=scenecut=0 ! video/x-h264,profile=high ! h264parse
+//      ! mp4mux fragment-duration=4000 streamable=true ! appsink    (×3 rungs)
+//   d. ! queue ! audioconvert ! audioresample
+//      ! audio/x-raw,rate=48000,channels=2 ! voaacenc bitrate=128000
+//      ! mp4mux fragment-duration=4000 streamable=true ! appsink
+//
+// The graph is built from the probe: only the branches the source has (a
+// video-only file in an a+v graph never reaches EOS). The calling thread
+// owns everything: it pops bus messages, pulls every appsink, feeds each
+// rendition's Segmenter (which writes init.mp4 and <n>.m4s), runs the stall
+// watchdog and watches the cancel flag. Streaming threads only run
+// GStreamer; the one callback (decodebin pad-added) links a pad to its
+// pre-built branch and records what it did.
+//
+// Not done here: fsync and publish (the caller), the catalog.
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <mutex>
+
+#include "pipeline/gst_util.h"
+#include "pipeline/thumbnails.h"
+#include "vodd/core/log.h"
+#include "vodd/pipeline/gst_ptr.h"
+#include "vodd/pipeline/media.h"
+#include "vodd/pipeline/segmenter.h"
+
+namespace vodd::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using glib::Adopt;
+using glib::ObjectPtr;
+
+constexpr auto kPollInterval = 20 * GST_MSECOND;
+constexpr auto kProgressInterval = std::chrono::milliseconds(250);
+constexpr int kSpriteMaxColumns = 10;
+constexpr int kAudioRate = 48000;
+
+// Keeps the key samples thumbnails are made from.
+struct KeyCapture {
+  // Poster: the first keyframe at or after poster_time (seconds).
+  bool want_poster = false;
+  double poster_time = 0;
+  bmff::Bytes poster;
+  // Sprite: for tile k, the first keyframe at or after k × interval.
+  bool want_sprite = false;
+  double interval = 0;
+  std::vector<bmff::Bytes> keys;  // distinct key samples
+  std::vector<size_t> tiles;      // tile k → index into keys
+};
+
+// Writes one rendition's files and collects its catalog entry.
+class RenditionWriter : public SegmentSink {
+ public:
+  RenditionWriter(std::string dir, catalog::Rendition r, KeyCapture capture)
+      : dir_(std::move(dir)), r_(std::move(r)), capture_(std::move(capture)) {}
+
+  Status OnInit(const bmff::TrackInfo& track, bmff::ByteView init) override {
+    TRY(WriteWholeFile(dir_ + "/init.mp4", init));
+    r_.init_size = int64_t(init.size());
+    r_.init_hash = Sha256Hex(init);
+    r_.codecs = track.codecs;
+    r_.timescale = track.timescale;
+    if (r_.kind == "video") {
+      r_.width = track.width;
+      r_.height = track.height;
+    } else {
+      r_.sample_rate = track.sample_rate;
+      r_.channels = track.channels;
+    }
+    avcc_ = track.avcc;
+    return Ok();
+  }
+
+  Status OnSegment(const SegmentOut& s) override {
+    TRY(WriteWholeFile(fmt::format("{}/{}.m4s", dir_, s.number), s.bytes));
+    r_.segments.push_back(catalog::Segment{s.number, s.start_time, s.duration,
+                                           int64_t(s.bytes.size()),
+                                           Sha256Hex(s.bytes)});
+    for (const auto& k : s.keyframes) {
+      r_.keyframes.push_back(
+          catalog::Keyframe{s.number, k.time, k.offset, k.length});
+    }
+    return Ok();
+  }
+
+  void OnKeySample(int64_t pts, bmff::ByteView data) override {
+    const double t = double(pts) / double(std::max<int64_t>(1, r_.timescale));
+    if (capture_.want_poster && capture_.poster.empty() &&
+        t >= capture_.poster_time) {
+      capture_.poster.assign(data.begin(), data.end());
+    }
+    if (capture_.want_sprite) {
+      bool stored = false;
+      while (double(capture_.tiles.size()) * capture_.interval <= t + 1e-6) {
+        if (!stored) capture_.keys.emplace_back(data.begin(), data.end());
+        stored = true;
+        capture_.tiles.push_back(capture_.keys.size() - 1);
+      }
+    }
+    last_key_.assign(data.begin(), data.end());
+  }
+
+  // Fills the bitrates once all segments are in.
+  catalog::Rendition Finish() {
+    int64_t bytes = 0, ticks = 0;
+    double peak = 0;
+    for (const auto& s : r_.segments) {
+      bytes += s.size;
+      ticks += s.duration;
+      if (s.duration > 0) {
+        peak = std::max(peak, double(s.size) * 8 * double(r_.timescale) /
+                                  double(s.duration));
+      }
+    }
+    r_.bandwidth_avg =
+        ticks > 0 ? int64_t(std::llround(double(bytes) * 8 *
+                                         double(r_.timescale) / double(ticks)))
+                  : 0;
+    r_.bandwidth_peak = int64_t(std::llround(peak));
+    return r_;
+  }
+
+  const catalog::Rendition& rendition() const { return r_; }
+  const bmff::Bytes& avcc() const { return avcc_; }
+  KeyCapture& capture() { return capture_; }
+  const bmff::Bytes& last_key() const { return last_key_; }
+
+ private:
+  std::string dir_;
+  catalog::Rendition r_;
+  KeyCapture capture_;
+  bmff::Bytes avcc_;
+  bmff::Bytes last_key_;
+};
+
+struct Output {
+  GstElement* appsink = nullptr;  // owned by the pipeline
+  std::unique_ptr<RenditionWriter> writer;
+  std::unique_ptr<Segmenter> segmenter;
+};
+
+// What the decodebin pad-added callback may touch: two pre-built branch
+// inputs and flags the calling thread reads.
+struct DecodeLinks {
+  GstElement* video_in = nullptr;  // branch heads (owned by the pipeline)
+  GstElement* audio_in = nullptr;
+  std::atomic<bool> video_linked{false}, audio_linked{false},
+      link_failed{false};
+  std::atomic<bool> no_more_pads{false};
+};
+
+void LinkDecodedPad(DecodeLinks* links, GstPad* pad, GstElement* target,
+                    std::atomic<bool>& linked) {
+  if (!target || linked.exchange(true))
+    return;  // only the first stream of a kind
+  auto sink = Adopt(gst_element_get_static_pad(target, "sink"));
+  if (gst_pad_link(pad, sink.get()) != GST_PAD_LINK_OK)
+    links->link_failed = true;
+}
+
+void OnPadAdded(GstElement*, GstPad* pad, gpointer user_data) noexcept {
+  auto* links = static_cast<DecodeLinks*>(user_data);
+  auto caps = AdoptMini(gst_pad_get_current_caps(pad));
+  if (!caps) caps = AdoptMini(gst_pad_query_caps(pad, nullptr));
+  if (!caps || gst_caps_is_empty(caps.get())) return;
+  const char* name =
+      gst_structure_get_name(gst_caps_get_structure(caps.get(), 0));
+  if (g_str_has_prefix(name, "video/x-raw")) {
+    LinkDecodedPad(links, pad, links->video_in, links->video_linked);
+  } else if (g_str_has_prefix(name, "audio/x-raw")) {
+    LinkDecodedPad(links, pad, links->audio_in, links->audio_linked);
+  }
+  // Other streams (subtitles, a second audio track) stay unlinked; decodebin
+  // keeps going as long as one of its streams is linked.
+}
+
+void OnNoMorePads(GstElement*, gpointer user_data) noexcept {
+  static_cast<DecodeLinks*>(user_data)->no_more_pads = true;
+}
+
+// Sets the pipeline to NULL when the scope ends, however it ends.
+struct StopOnExit {
+  GstElement* pipeline;
+  ~StopOnExit() { gst_element_set_state(pipeline, GST_STATE_NULL); }
+};
+
+Status MakeDir(const std::string& path) {
+  if (g_mkdir_with_parents(path.c_str(), 0750) != 0)
+    return ErrnoError(errno, "mkdir " + path);
+  return Ok();
+}
+
+Result<GstElement*> AddCaps(GstBin* bin, const std::string& caps) {
+  TRY_ASSIGN(GstElement * f, AddElement(bin, "capsfilter"));
+  auto c = AdoptMini(gst_caps_from_string(caps.c_str()));
+  if (!c) return MakeError(ErrorCode::kInternal, "bad caps " + caps);
+  g_object_set(f, "caps", c.get(), nullptr);
+  return f;
+}
+
+// mp4mux ! appsink at the end of a branch.
+Result<std::pair<GstElement*, GstElement*>> AddMuxSink(GstBin* bin,
+                                                       guint fragment_ms) {
+  TRY_ASSIGN(GstElement * mux, AddElement(bin, "mp4mux"));
+  g_object_set(mux, "fragment-duration", fragment_ms, "streamable", TRUE,
+               nullptr);
+  TRY_ASSIGN(GstElement * sink, AddElement(bin, "appsink"));
+  // Unbounded on purpose: the calling thread drains it every poll, and a
+  // bound would stall the encoder instead of the writer.
+  g_object_set(sink, "sync", FALSE, "max-buffers", 0u, "drop", FALSE,
+               "emit-signals", FALSE, nullptr);
+  TRY(LinkChain({mux, sink}));
+  return std::make_pair(mux, sink);
+}
+
+Status BuildVideoBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
+                        std::vector<GstElement*>& sinks) {
+  TRY_ASSIGN(GstElement * q, AddElement(bin, "queue", "video_in"));
+  TRY_ASSIGN(GstElement * convert, AddElement(bin, "videoconvert"));
+  TRY_ASSIGN(GstElement * flip, AddElement(bin, "videoflip"));
+  gst_util_set_object_arg(G_OBJECT(flip), "video-direction", "auto");
+  TRY_ASSIGN(GstElement * rate, AddElement(bin, "videorate"));
+  TRY_ASSIGN(GstElement * fps,
+             AddCaps(bin, fmt::format("video/x-raw,framerate={}/{}",
+                                      plan.fps_num, plan.fps_den)));
+  TRY_ASSIGN(GstElement * tee, AddElement(bin, "tee"));
+  TRY(LinkChain({q, convert, flip, rate, fps, tee}));
+  head = q;
+  const guint fragment_ms = guint(plan.segment_seconds * 1000);
+  for (const auto& rung : plan.video) {
+    TRY_ASSIGN(GstElement * rq, AddElement(bin, "queue"));
+    TRY_ASSIGN(GstElement * scale, AddElement(bin, "videoscale"));
+    gst_util_set_object_arg(G_OBJECT(scale), "method", "lanczos");
+    TRY_ASSIGN(GstElement * conv, AddElement(bin, "videoconvert"));
+    // Pinned: without format the encoder picks 4:4:4, without colorimetry the
+    // small rungs come out BT.601 (reference/gstreamer.md).
+    TRY_ASSIGN(
+        GstElement * raw,
+        AddCaps(bin, fmt::format("video/x-raw,format=I420,width={},height={},"
+                                 "pixel-aspect-ratio=1/1,colorimetry=bt709,"
+                                 "chroma-site=mpeg2",
+                                 rung.width, rung.height)));
+    TRY_ASSIGN(GstElement * enc, AddElement(bin, "x264enc"));
+    g_object_set(enc, "bitrate", guint(rung.bitrate_kbps), "key-int-max",
+                 guint(plan.gop_frames), "option-string",
+                 "scenecut=0:open-gop=0", nullptr);
+    gst_util_set_object_arg(G_OBJECT(enc), "speed-preset",
+                            plan.x264_preset.c_str());
+    TRY_ASSIGN(GstElement * h264, AddCaps(bin, "video/x-h264,profile=high"));
+    TRY_ASSIGN(GstElement * parse, AddElement(bin, "h264parse"));
+    TRY_ASSIGN(auto mux_sink, AddMuxSink(bin, fragment_ms));
+    TRY(LinkChain(
+        {tee, rq, scale, conv, raw, enc, h264, parse, mux_sink.first}));
+    sinks.push_back(mux_sink.second);
+  }
+  return Ok();
+}
+
+Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
+                        GstElement*& sink) {
+  TRY_ASSIGN(GstElement * q, AddElement(bin, "queue", "audio_in"));
+  TRY_ASSIGN(GstElement * convert, AddElement(bin, "audioconvert"));
+  TRY_ASSIGN(GstElement * resample, AddElement(bin, "audioresample"));
+  TRY_ASSIGN(
+      GstElement * raw,
+      AddCaps(bin, fmt::format("audio/x-raw,rate={},channels=2", kAudioRate)));
+  TRY_ASSIGN(GstElement * enc, AddElement(bin, "voaacenc"));
+  g_object_set(enc, "bitrate", gint(plan.audio_bitrate_kbps * 1000), nullptr);
+  TRY_ASSIGN(auto mux_sink,
+             AddMuxSink(bin, guint(plan.segment_seconds * 1000)));
+  TRY(LinkChain({q, convert, resample, raw, enc, mux_sink.first}));
+  head = q;
+  sink = mux_sink.second;
+  return Ok();
+}
+
+Error BusError(GstMessage* msg) {
+  GError* raw = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(msg, &raw, &debug);
+  glib::ErrorPtr err(raw);
+  glib::CharPtr dbg(debug);
+  LOG_WARN("pipeline", "error from {}: {} ({})",
+           GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), glib::ErrorMessage(err.get()),
+           dbg ? dbg.get() : "");
+  return Error{ErrorCode::kMedia,
+               fmt::format("media error: {}", glib::ErrorMessage(err.get()))};
+}
+
+// Poster and sprite from the captured keyframes.
+Result<catalog::Thumbnails> MakeThumbnails(const std::string& out_dir,
+                                           const LadderPlan& plan,
+                                           RenditionWriter& top,
+                                           RenditionWriter& small) {
+  catalog::Thumbnails th;
+  const auto& tr = top.rendition();
+  const auto& sr = small.rendition();
+  bmff::Bytes poster =
+      top.capture().poster.empty() ? top.last_key() : top.capture().poster;
+  if (poster.empty())
+    return MakeError(ErrorCode::kMedia, "no keyframe for a poster");
+  TRY_ASSIGN(auto poster_img, DecodeKeyframes(top.avcc(), {poster},
+                                              int(tr.width), int(tr.height)));
+  TRY_ASSIGN(auto poster_jpg, EncodeJpeg(poster_img.front()));
+  TRY(WriteWholeFile(out_dir + "/poster.jpg", poster_jpg));
+  th.poster_size = int64_t(poster_jpg.size());
+  th.poster_hash = Sha256Hex(poster_jpg);
+
+  const KeyCapture& cap = small.capture();
+  const int tile_w = std::min<int>(plan.thumb_width, int(sr.width) & ~1);
+  const int tile_h =
+      std::max(2, int(std::lround(double(tile_w) * double(sr.height) /
+                                  double(sr.width) / 2.0)) *
+                      2);
+  TRY_ASSIGN(auto frames,
+             DecodeKeyframes(small.avcc(), cap.keys, tile_w, tile_h));
+  std::vector<RgbImage> tiles;
+  for (size_t k : cap.tiles) tiles.push_back(frames.at(k));
+  const int columns = std::min<int>(kSpriteMaxColumns, int(tiles.size()));
+  TRY_ASSIGN(auto sprite_jpg, EncodeJpeg(ComposeSprite(tiles, columns)));
+  TRY(WriteWholeFile(out_dir + "/sprite.jpg", sprite_jpg));
+  th.sprite_size = int64_t(sprite_jpg.size());
+  th.sprite_hash = Sha256Hex(sprite_jpg);
+  th.interval_ms = int64_t(plan.sprite_interval_s) * 1000;
+  th.tile_width = tile_w;
+  th.tile_height = tile_h;
+  th.columns = columns;
+  th.count = int64_t(tiles.size());
+  return th;
+}
+
+}  // namespace
+
+Result<catalog::PublishedVersion> Transcode(
+    const std::string& source, const ProbeResult& probe, const LadderPlan& plan,
+    const std::string& out_dir,
+    std::function<void(const Progress&)> on_progress,
+    const std::atomic<bool>* cancel, int stall_timeout_s) {
+  TRY(EnsureGstInit());
+  if (plan.video.empty() && !plan.audio) {
+    return MakeError(ErrorCode::kInvalidArgument, "empty plan");
+  }
+  if (!plan.video.empty() && (plan.fps_num <= 0 || plan.gop_frames <= 0 ||
+                              plan.segment_frames % plan.gop_frames != 0)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "plan without a valid frame rate or GOP");
+  }
+  const auto started = Clock::now();
+
+  auto pipeline = glib::AdoptFloating(gst_pipeline_new("transcode"));
+  GstBin* bin = GST_BIN(pipeline.get());
+  TRY_ASSIGN(GstElement * src, AddElement(bin, "filesrc"));
+  g_object_set(src, "location", source.c_str(), nullptr);
+  TRY_ASSIGN(GstElement * decode, AddElement(bin, "decodebin"));
+  TRY(LinkChain({src, decode}));
+
+  // Segment length in seconds as a fraction: whole frames for video.
+  SegmenterOptions seg_opts;
+  if (!plan.video.empty()) {
+    seg_opts.segment_num = int64_t(plan.segment_frames) * plan.fps_den;
+    seg_opts.segment_den = plan.fps_num;
+  } else {
+    seg_opts.segment_num = plan.segment_seconds;
+    seg_opts.segment_den = 1;
+  }
+
+  DecodeLinks links;
+  std::vector<Output> outputs;
+  if (!plan.video.empty()) {
+    std::vector<GstElement*> sinks;
+    TRY(BuildVideoBranch(bin, plan, links.video_in, sinks));
+    for (size_t i = 0; i < plan.video.size(); ++i) {
+      const auto& rung = plan.video[i];
+      catalog::Rendition r;
+      r.name = rung.name;
+      r.kind = "video";
+      r.frame_rate_num = plan.fps_num;
+      r.frame_rate_den = plan.fps_den;
+      KeyCapture cap;
+      if (i == 0) {
+        cap.want_poster = true;
+        cap.poster_time = std::min(5.0, double(probe.duration_ms) / 2000.0);
+      }
+      if (i + 1 == plan.video.size()) {
+        cap.want_sprite = true;
+        cap.interval = plan.sprite_interval_s;
+      }
+      const std::string dir = out_dir + "/" + rung.name;
+      TRY(MakeDir(dir));
+      Output o;
+      o.appsink = sinks[i];
+      o.writer =
+          std::make_unique<RenditionWriter>(dir, std::move(r), std::move(cap));
+      o.segmenter = std::make_unique<Segmenter>(seg_opts, o.writer.get());
+      outputs.push_back(std::move(o));
+    }
+  }
+  if (plan.audio) {
+    GstElement* sink = nullptr;
+    TRY(BuildAudioBranch(bin, plan, links.audio_in, sink));
+    catalog::Rendition r;
+    r.name = "a0";
+    r.kind = "audio";
+    r.language = probe.audio ? probe.audio->language : "und";
+    const std::string dir = out_dir + "/" + r.name;
+    TRY(MakeDir(dir));
+    Output o;
+    o.appsink = sink;
+    o.writer =
+        std::make_unique<RenditionWriter>(dir, std::move(r), KeyCapture{});
+    o.segmenter = std::make_unique<Segmenter>(seg_opts, o.writer.get());
+    outputs.push_back(std::move(o));
+  }
+  g_signal_connect(decode, "pad-added", G_CALLBACK(OnPadAdded), &links);
+  g_signal_connect(decode, "no-more-pads", G_CALLBACK(OnNoMorePads), &links);
+
+  auto bus = Adopt(gst_element_get_bus(pipeline.get()));
+  StopOnExit stop{pipeline.get()};
+  if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    if (auto msg =
+            AdoptMini(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
+      return tl::unexpected(BusError(msg.get()));
+    }
+    return MakeError(ErrorCode::kMedia, "the pipeline did not start");
+  }
+
+  auto last_activity = Clock::now();
+  auto last_report = Clock::now() - kProgressInterval;
+  const Output& lead = outputs.front();  // top rung, or the audio
+  bool eos = false;
+  while (!eos) {
+    if (auto msg = AdoptMini(gst_bus_timed_pop(bus.get(), kPollInterval))) {
+      switch (GST_MESSAGE_TYPE(msg.get())) {
+        case GST_MESSAGE_ERROR:
+          return tl::unexpected(BusError(msg.get()));
+        case GST_MESSAGE_EOS:
+          eos = true;
+          break;
+        case GST_MESSAGE_WARNING: {
+          GError* raw = nullptr;
+          gst_message_parse_warning(msg.get(), &raw, nullptr);
+          glib::ErrorPtr err(raw);
+          LOG_WARN("pipeline", "{}: {}",
+                   GST_OBJECT_NAME(GST_MESSAGE_SRC(msg.get())),
+                   glib::ErrorMessage(err.get()));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    // Drain every appsink (after EOS too: their queues hold the tail).
+    bool progressed = false;
+    for (auto& o : outputs) {
+      while (auto sample = AdoptMini(
+                 gst_app_sink_try_pull_sample(GST_APP_SINK(o.appsink), 0))) {
+        BufferMap map(gst_sample_get_buffer(sample.get()));
+        if (!map.ok())
+          return MakeError(ErrorCode::kInternal, "cannot map mp4mux output");
+        TRY(o.segmenter->Push(bmff::ByteView(map.data(), map.size())));
+        progressed = true;
+      }
+    }
+    if (links.link_failed) {
+      return MakeError(ErrorCode::kMedia,
+                       "cannot connect a decoded stream to the encoders");
+    }
+    if (links.no_more_pads && ((links.video_in && !links.video_linked) ||
+                               (links.audio_in && !links.audio_linked))) {
+      return MakeError(
+          ErrorCode::kMedia,
+          fmt::format(
+              "the decoder found no {} stream the probe reported",
+              links.video_linked || !links.video_in ? "audio" : "video"));
+    }
+    if (cancel && cancel->load())
+      return MakeError(ErrorCode::kCancelled, "cancelled");
+    const auto now = Clock::now();
+    if (progressed) {
+      last_activity = now;
+    } else if (now - last_activity > std::chrono::seconds(stall_timeout_s)) {
+      return MakeError(ErrorCode::kTimeout,
+                       fmt::format("no progress for {} s; pipeline stopped",
+                                   stall_timeout_s));
+    }
+    if (on_progress && (now - last_report >= kProgressInterval || eos) &&
+        lead.segmenter->has_init()) {
+      last_report = now;
+      const double media_s =
+          double(lead.segmenter->end_time() - lead.segmenter->first_time()) /
+          double(std::max<uint32_t>(1, lead.segmenter->track().timescale));
+      const double wall_s =
+          std::chrono::duration<double>(now - started).count();
+      Progress p;
+      p.fraction =
+          probe.duration_ms > 0
+              ? std::min(1.0, media_s * 1000.0 / double(probe.duration_ms))
+              : 0;
+      p.speed = wall_s > 0 ? media_s / wall_s : 0;
+      p.fps = plan.video.empty() ? 0 : p.speed * plan.fps_num / plan.fps_den;
+      on_progress(p);
+    }
+  }
+  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+
+  catalog::PublishedVersion out;
+  double covered_ms = 0;
+  for (auto& o : outputs) {
+    TRY(o.segmenter->Finish());
+    if (o.segmenter->segments_emitted() == 0) {
+      return MakeError(ErrorCode::kMedia,
+                       fmt::format("rendition {} produced no media",
+                                   o.writer->rendition().name));
+    }
+    covered_ms =
+        std::max(covered_ms,
+                 double(o.segmenter->end_time() - o.segmenter->first_time()) *
+                     1000.0 / double(o.segmenter->track().timescale));
+  }
+  // A truncated faststart file plays its first part and ends with a clean
+  // EOS, while the container still claims the full duration.
+  const double tolerance_ms =
+      std::max(1000.0, double(probe.duration_ms) * 0.005);
+  if (covered_ms + tolerance_ms < double(probe.duration_ms)) {
+    return MakeError(
+        ErrorCode::kMedia,
+        fmt::format(
+            "output covers {:.1f} s of the source's {:.1f} s: the file is "
+            "truncated or damaged",
+            covered_ms / 1000.0, double(probe.duration_ms) / 1000.0));
+  }
+  out.duration_ms = int64_t(std::llround(covered_ms));
+  for (auto& o : outputs) out.renditions.push_back(o.writer->Finish());
+
+  if (!plan.video.empty()) {
+    TRY_ASSIGN(out.thumbnails,
+               MakeThumbnails(out_dir, plan, *outputs.front().writer,
+                              *outputs[plan.video.size() - 1].writer));
+  }
+  const double wall_s =
+      std::chrono::duration<double>(Clock::now() - started).count();
+  LOG_INFO("pipeline",
+           "transcoded {} ({:.1f} s of media) into {} renditions in {:.1f} s",
+           source, covered_ms / 1000.0, out.renditions.size(), wall_s);
+  return out;
+}
+
+}  // namespace vodd::pipeline
