@@ -5,17 +5,25 @@
 namespace vodd::catalog {
 
 Status PublishVersion(Db& db, const PublishedVersion& p, int64_t now_ms) {
-  TRY_ASSIGN(Stmt rin, db.Prepare(
-      "INSERT INTO renditions(video_id,version,name,kind,codecs,width,height,"
-      "frame_rate_num,frame_rate_den,sample_rate,channels,language,timescale,"
-      "bandwidth_peak,bandwidth_avg,init_size,init_hash) "
-      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17) RETURNING id"));
-  TRY_ASSIGN(Stmt sin, db.Prepare(
-      "INSERT INTO segments(rendition_id,number,start_time,duration,size,hash) "
-      "VALUES(?1,?2,?3,?4,?5,?6)"));
-  TRY_ASSIGN(Stmt kin, db.Prepare(
-      "INSERT INTO keyframes(rendition_id,segment_number,time,offset,length) "
-      "VALUES(?1,?2,?3,?4,?5)"));
+  TRY_ASSIGN(
+      Stmt rin,
+      db.Prepare("INSERT INTO "
+                 "renditions(video_id,version,name,kind,codecs,width,height,"
+                 "frame_rate_num,frame_rate_den,sample_rate,channels,language,"
+                 "timescale,"
+                 "bandwidth_peak,bandwidth_avg,init_size,init_hash) "
+                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?"
+                 "16,?17) RETURNING id"));
+  TRY_ASSIGN(
+      Stmt sin,
+      db.Prepare("INSERT INTO "
+                 "segments(rendition_id,number,start_time,duration,size,hash) "
+                 "VALUES(?1,?2,?3,?4,?5,?6)"));
+  TRY_ASSIGN(
+      Stmt kin,
+      db.Prepare("INSERT INTO "
+                 "keyframes(rendition_id,segment_number,time,offset,length) "
+                 "VALUES(?1,?2,?3,?4,?5)"));
   for (const auto& r : p.renditions) {
     rin.Bind(1, p.video_id).Bind(2, p.version).Bind(3, r.name).Bind(4, r.kind);
     rin.Bind(5, r.codecs);
@@ -23,42 +31,58 @@ Status PublishVersion(Db& db, const PublishedVersion& p, int64_t now_ms) {
       rin.Bind(6, r.width).Bind(7, r.height).Bind(8, r.frame_rate_num);
       rin.Bind(9, r.frame_rate_den).BindNull(10).BindNull(11).BindNull(12);
     } else {
-      rin.BindNull(6).BindNull(7).BindNull(8).BindNull(9).Bind(10, r.sample_rate);
-      rin.Bind(11, r.channels).Bind(12, r.language.empty() ? "und" : r.language);
+      rin.BindNull(6).BindNull(7).BindNull(8).BindNull(9).Bind(10,
+                                                               r.sample_rate);
+      rin.Bind(11, r.channels)
+          .Bind(12, r.language.empty() ? "und" : r.language);
     }
-    rin.Bind(13, r.timescale).Bind(14, r.bandwidth_peak).Bind(15, r.bandwidth_avg);
+    rin.Bind(13, r.timescale)
+        .Bind(14, r.bandwidth_peak)
+        .Bind(15, r.bandwidth_avg);
     rin.Bind(16, r.init_size).Bind(17, r.init_hash);
     TRY_ASSIGN(bool row, rin.Step());
-    if (!row) return MakeError(ErrorCode::kInternal, "rendition insert returned no id");
+    if (!row)
+      return MakeError(ErrorCode::kInternal, "rendition insert returned no id");
     int64_t rid = rin.Int(0);
     rin.Reset();
     for (const auto& s : r.segments) {
-      sin.Bind(1, rid).Bind(2, s.number).Bind(3, s.start_time).Bind(4, s.duration);
+      sin.Bind(1, rid)
+          .Bind(2, s.number)
+          .Bind(3, s.start_time)
+          .Bind(4, s.duration);
       sin.Bind(5, s.size).Bind(6, s.hash);
       TRY(sin.Run());
     }
     for (const auto& k : r.keyframes) {
-      kin.Bind(1, rid).Bind(2, k.segment_number).Bind(3, k.time).Bind(4, k.offset);
+      kin.Bind(1, rid)
+          .Bind(2, k.segment_number)
+          .Bind(3, k.time)
+          .Bind(4, k.offset);
       kin.Bind(5, k.length);
       TRY(kin.Run());
     }
   }
   if (p.thumbnails) {
     const auto& t = *p.thumbnails;
-    TRY_ASSIGN(Stmt tin, db.Prepare(
-        "INSERT OR REPLACE INTO thumbnails(video_id,version,poster_hash,poster_size,"
-        "sprite_hash,sprite_size,interval_ms,tile_width,tile_height,columns,count) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"));
+    TRY_ASSIGN(Stmt tin,
+               db.Prepare("INSERT OR REPLACE INTO "
+                          "thumbnails(video_id,version,poster_hash,poster_size,"
+                          "sprite_hash,sprite_size,interval_ms,tile_width,tile_"
+                          "height,columns,count) "
+                          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"));
     tin.Bind(1, p.video_id).Bind(2, p.version).Bind(3, t.poster_hash);
     tin.Bind(4, t.poster_size).Bind(5, t.sprite_hash).Bind(6, t.sprite_size);
     tin.Bind(7, t.interval_ms).Bind(8, t.tile_width).Bind(9, t.tile_height);
     tin.Bind(10, t.columns).Bind(11, t.count);
     TRY(tin.Run());
   }
-  TRY_ASSIGN(Stmt up, db.Prepare(
-      "UPDATE videos SET state='ready', version=?2, duration_ms=?3, error=NULL, "
-      "ready_at=?4, updated_at=?4 WHERE id=?1"));
-  up.Bind(1, p.video_id).Bind(2, p.version).Bind(3, p.duration_ms).Bind(4, now_ms);
+  TRY_ASSIGN(Stmt up, db.Prepare("UPDATE videos SET state='ready', version=?2, "
+                                 "duration_ms=?3, error=NULL, "
+                                 "ready_at=?4, updated_at=?4 WHERE id=?1"));
+  up.Bind(1, p.video_id)
+      .Bind(2, p.version)
+      .Bind(3, p.duration_ms)
+      .Bind(4, now_ms);
   TRY(up.Run());
   if (db.Changes() != 1) {
     return MakeError(ErrorCode::kNotFound, "video " + p.video_id + " is gone");
@@ -66,11 +90,12 @@ Status PublishVersion(Db& db, const PublishedVersion& p, int64_t now_ms) {
   return Ok();
 }
 
-Result<std::optional<PublishedVersion>> LoadPublished(Db& db, const std::string& video_id,
-                                                      int64_t version) {
-  TRY_ASSIGN(Stmt vs, db.Prepare(
-      "SELECT version, COALESCE(duration_ms,0), COALESCE(ready_at,updated_at), "
-      "playback_policy FROM videos WHERE id=?1 AND state='ready' AND version>0"));
+Result<std::optional<PublishedVersion>> LoadPublished(
+    Db& db, const std::string& video_id, int64_t version) {
+  TRY_ASSIGN(Stmt vs, db.Prepare("SELECT version, COALESCE(duration_ms,0), "
+                                 "COALESCE(ready_at,updated_at), "
+                                 "playback_policy FROM videos WHERE id=?1 AND "
+                                 "state='ready' AND version>0"));
   vs.Bind(1, video_id);
   TRY_ASSIGN(bool vrow, vs.Step());
   if (!vrow) return std::optional<PublishedVersion>();
@@ -80,14 +105,20 @@ Result<std::optional<PublishedVersion>> LoadPublished(Db& db, const std::string&
   p.duration_ms = vs.Int(1);
   p.published_at = vs.Int(2);
   p.playback_policy = vs.Text(3);
-  if (version != 0 && version != p.version) return std::optional<PublishedVersion>();
+  if (version != 0 && version != p.version)
+    return std::optional<PublishedVersion>();
 
-  TRY_ASSIGN(Stmt rs, db.Prepare(
-      "SELECT id,name,kind,codecs,COALESCE(width,0),COALESCE(height,0),"
-      "COALESCE(frame_rate_num,0),COALESCE(frame_rate_den,1),COALESCE(sample_rate,0),"
-      "COALESCE(channels,0),COALESCE(language,''),timescale,bandwidth_peak,"
-      "bandwidth_avg,init_size,init_hash FROM renditions WHERE video_id=?1 AND "
-      "version=?2 ORDER BY kind DESC, height DESC, bandwidth_avg DESC, name"));
+  TRY_ASSIGN(
+      Stmt rs,
+      db.Prepare(
+          "SELECT id,name,kind,codecs,COALESCE(width,0),COALESCE(height,0),"
+          "COALESCE(frame_rate_num,0),COALESCE(frame_rate_den,1),COALESCE("
+          "sample_rate,0),"
+          "COALESCE(channels,0),COALESCE(language,''),timescale,bandwidth_peak,"
+          "bandwidth_avg,init_size,init_hash FROM renditions WHERE video_id=?1 "
+          "AND "
+          "version=?2 ORDER BY kind DESC, height DESC, bandwidth_avg DESC, "
+          "name"));
   rs.Bind(1, video_id).Bind(2, p.version);
   while (true) {
     TRY_ASSIGN(bool row, rs.Step());
@@ -111,18 +142,19 @@ Result<std::optional<PublishedVersion>> LoadPublished(Db& db, const std::string&
     r.init_hash = rs.Text(15);
     p.renditions.push_back(std::move(r));
   }
-  TRY_ASSIGN(Stmt ss, db.Prepare(
-      "SELECT number,start_time,duration,size,hash FROM segments WHERE rendition_id=?1 "
-      "ORDER BY number"));
-  TRY_ASSIGN(Stmt ks, db.Prepare(
-      "SELECT segment_number,time,offset,length FROM keyframes WHERE rendition_id=?1 "
-      "ORDER BY time"));
+  TRY_ASSIGN(Stmt ss, db.Prepare("SELECT number,start_time,duration,size,hash "
+                                 "FROM segments WHERE rendition_id=?1 "
+                                 "ORDER BY number"));
+  TRY_ASSIGN(Stmt ks, db.Prepare("SELECT segment_number,time,offset,length "
+                                 "FROM keyframes WHERE rendition_id=?1 "
+                                 "ORDER BY time"));
   for (auto& r : p.renditions) {
     ss.Bind(1, r.id);
     while (true) {
       TRY_ASSIGN(bool row, ss.Step());
       if (!row) break;
-      r.segments.push_back({ss.Int(0), ss.Int(1), ss.Int(2), ss.Int(3), ss.Text(4)});
+      r.segments.push_back(
+          {ss.Int(0), ss.Int(1), ss.Int(2), ss.Int(3), ss.Text(4)});
     }
     ss.Reset();
     ks.Bind(1, r.id);
@@ -133,14 +165,17 @@ Result<std::optional<PublishedVersion>> LoadPublished(Db& db, const std::string&
     }
     ks.Reset();
   }
-  TRY_ASSIGN(Stmt ts, db.Prepare(
-      "SELECT poster_hash,poster_size,sprite_hash,sprite_size,interval_ms,tile_width,"
-      "tile_height,columns,count FROM thumbnails WHERE video_id=?1 AND version=?2"));
+  TRY_ASSIGN(Stmt ts, db.Prepare("SELECT "
+                                 "poster_hash,poster_size,sprite_hash,sprite_"
+                                 "size,interval_ms,tile_width,"
+                                 "tile_height,columns,count FROM thumbnails "
+                                 "WHERE video_id=?1 AND version=?2"));
   ts.Bind(1, video_id).Bind(2, p.version);
   TRY_ASSIGN(bool trow, ts.Step());
   if (trow) {
-    p.thumbnails = Thumbnails{ts.Text(0), ts.Int(1), ts.Text(2), ts.Int(3), ts.Int(4),
-                              ts.Int(5), ts.Int(6), ts.Int(7), ts.Int(8)};
+    p.thumbnails =
+        Thumbnails{ts.Text(0), ts.Int(1), ts.Text(2), ts.Int(3), ts.Int(4),
+                   ts.Int(5),  ts.Int(6), ts.Int(7),  ts.Int(8)};
   }
   return std::optional<PublishedVersion>(std::move(p));
 }
