@@ -1,0 +1,100 @@
+// The daemon side of the worker pool. N slot threads each claim a job from
+// the catalog queue, run it in an isolated `vodd worker` process, persist
+// its progress as heartbeats, and publish or fail it; a housekeeping thread
+// expires stale leases and refreshes the vodd_jobs gauges. All catalog
+// writes go through the Writer; nothing here runs on the HTTP thread.
+//
+//   slot thread:  claim ─► spawn worker ─► (progress → heartbeat)* ─►
+//                 exit 0 + result → FsyncTree → PublishStaged
+//                 error / signal / stall → FailJob (retry or dead)
+//                 lease lost (cancelled, expired) → kill, abandon
+//                 Stop() → SIGTERM worker, ReleaseLease (attempt not counted)
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vodd/catalog/jobs.h"
+#include "vodd/catalog/writer.h"
+#include "vodd/config/config.h"
+#include "vodd/core/clock.h"
+#include "vodd/core/log.h"
+#include "vodd/core/metrics.h"
+#include "vodd/storage/storage.h"
+
+namespace vodd::pipeline {
+
+struct SupervisorOptions {
+  static constexpr int64_t kDefaultHeartbeatMs = 2'000;
+  static constexpr int64_t kDefaultPollMs = 1'000;
+  static constexpr int64_t kDefaultKillGraceMs = 5'000;
+  static constexpr int64_t kDefaultHousekeepingMs = 5'000;
+
+  int workers = 1;                       // concurrent jobs
+  std::string owner;                     // lease owner: this node's name
+  std::vector<std::string> worker_argv;  // {"/proc/self/exe", "worker"}
+  config::PipelineConfig pipeline;       // handed to every worker
+  int64_t lease_ms = 60'000;
+  int64_t stall_timeout_ms = 120'000;  // no progress line for this long → kill
+  int64_t heartbeat_ms = kDefaultHeartbeatMs;   // progress persisted this often
+  int64_t poll_ms = kDefaultPollMs;             // idle slots look for work
+  int64_t kill_grace_ms = kDefaultKillGraceMs;  // SIGTERM → SIGKILL
+  int64_t housekeeping_ms = kDefaultHousekeepingMs;
+  catalog::RetryPolicy retry;
+  LogLevel worker_log_level = LogLevel::kInfo;
+  // Run RecoverStorage and release this owner's leases in Start().
+  bool recover_at_start = true;
+};
+
+// Options from the config: workers from EffectiveWorkers, lease and stall
+// timeouts, the host name as owner, /proc/self/exe worker.
+SupervisorOptions OptionsFromConfig(const config::Config& cfg);
+
+class Supervisor {
+ public:
+  // `metrics` may be null. `writer`, `layout`, `clock` must outlive it.
+  static Result<std::unique_ptr<Supervisor>> Create(
+      SupervisorOptions opts, const storage::Layout& layout,
+      catalog::Writer& writer, MetricsRegistry* metrics, const Clock& clock);
+  ~Supervisor();
+
+  // Sweeps storage and releases this node's stale leases (blocking on the
+  // writer), then starts the threads. Call once, from the daemon's startup.
+  Status Start();
+  // Stops claiming, asks running workers to stop (SIGTERM, then SIGKILL after
+  // the grace), gives their leases back and joins the threads. Idempotent.
+  void Stop();
+  // Work was enqueued: idle slots claim now instead of at their next poll.
+  // Any thread.
+  void Wake();
+
+ private:
+  struct Metrics;
+  struct Claimed;
+  Supervisor(SupervisorOptions opts, const storage::Layout& layout,
+             catalog::Writer& writer, MetricsRegistry* metrics,
+             const Clock& clock);
+  void SlotLoop(int slot);
+  void RunJob(int slot, const Claimed& claimed);
+  void HousekeepingLoop();
+  bool WaitForWork(int64_t ms);  // false when stopping
+
+  const SupervisorOptions opts_;
+  const storage::Layout& layout_;
+  catalog::Writer& writer_;
+  const Clock& clock_;
+  std::unique_ptr<Metrics> metrics_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // guards wake_seq_ (the condition for cv_)
+  std::condition_variable cv_;
+  uint64_t wake_seq_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace vodd::pipeline

@@ -1,0 +1,220 @@
+// Staging → media rename inside the writer's transaction, the startup sweep
+// and video deletion (see publish.h for the order and why it is crash-safe).
+#include "vodd/pipeline/publish.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "vodd/catalog/deletion.h"
+#include "vodd/catalog/jobs.h"
+#include "vodd/catalog/media.h"
+#include "vodd/catalog/videos.h"
+#include "vodd/core/ids.h"
+#include "vodd/core/log.h"
+
+namespace vodd::pipeline {
+
+namespace {
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+bool PlainName(const std::string& n) {
+  if (n.empty() || n.size() > 32) return false;
+  for (char c : n) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+Status CheckFile(const std::string& path, int64_t size) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return MakeError(ErrorCode::kDataLoss, "worker output is missing " + path);
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size != size) {
+    return MakeError(
+        ErrorCode::kDataLoss,
+        fmt::format("worker output {} has {} bytes, the index says {}", path,
+                    st.st_size, size));
+  }
+  return Ok();
+}
+
+// The source file of a video when it is one `vodd ingest` copied (uploads/
+// belongs to the upload module), else "".
+std::string IngestedSource(const storage::Layout& layout,
+                           const std::string& video_id,
+                           const std::string& source_path) {
+  if (IsLowerHex(video_id, 32) && source_path == "sources/" + video_id) {
+    return layout.SourcePath(video_id);
+  }
+  return "";
+}
+
+Status RemoveVideoFiles(const storage::Layout& layout,
+                        const std::string& video_id,
+                        const std::string& source_path) {
+  TRY(storage::RemoveTree(layout.VideoDir(video_id)));
+  std::string src = IngestedSource(layout, video_id, source_path);
+  if (!src.empty() && unlink(src.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "unlink " + src);
+  }
+  TRY(storage::FsyncDir(layout.MediaRoot()));
+  return Ok();
+}
+
+}  // namespace
+
+Status VerifyStagedOutput(const std::string& dir,
+                          const catalog::PublishedVersion& published) {
+  if (published.renditions.empty()) {
+    return MakeError(ErrorCode::kDataLoss, "worker produced no renditions");
+  }
+  for (const auto& r : published.renditions) {
+    if (!PlainName(r.name)) {
+      return MakeError(ErrorCode::kDataLoss,
+                       "bad rendition name \"" + r.name + "\"");
+    }
+    if (r.segments.empty()) {
+      return MakeError(ErrorCode::kDataLoss,
+                       "rendition " + r.name + " has no segments");
+    }
+    TRY(CheckFile(fmt::format("{}/{}/init.mp4", dir, r.name), r.init_size));
+    for (const auto& s : r.segments) {
+      TRY(CheckFile(fmt::format("{}/{}/{}.m4s", dir, r.name, s.number),
+                    s.size));
+    }
+  }
+  if (published.thumbnails) {
+    TRY(CheckFile(dir + "/poster.jpg", published.thumbnails->poster_size));
+    TRY(CheckFile(dir + "/sprite.jpg", published.thumbnails->sprite_size));
+  }
+  return Ok();
+}
+
+Result<int64_t> PublishStaged(catalog::Db& db, const storage::Layout& layout,
+                              const catalog::LeaseRef& lease,
+                              catalog::PublishedVersion published,
+                              const std::string& staging, int64_t now_ms) {
+  TRY_ASSIGN(auto job, catalog::GetJob(db, lease.job_id));
+  if (!job || job->state != "leased" || job->lease_token != lease.token) {
+    return MakeError(ErrorCode::kConflict,
+                     fmt::format("job {}: lease {} is no longer held",
+                                 lease.job_id, lease.token));
+  }
+  TRY_ASSIGN(auto video, catalog::GetVideo(db, job->video_id));
+  if (!video || video->state == "deleting" || !IsLowerHex(video->id, 32)) {
+    return MakeError(ErrorCode::kConflict,
+                     "video " + job->video_id + " is gone");
+  }
+  int64_t version = video->version + 1;
+  std::string video_dir = layout.VideoDir(video->id);
+  std::string target = layout.MediaDir(video->id, version);
+  TRY(storage::MakeDirs(video_dir));
+  // A folder with this number is left from a crash before its COMMIT: the
+  // catalog never referenced it.
+  TRY(storage::RemoveTree(target));
+  if (rename(staging.c_str(), target.c_str()) != 0) {
+    return ErrnoError(errno, "rename " + staging + " → " + target);
+  }
+  auto commit_part = [&]() -> Status {
+    TRY(storage::FsyncDir(video_dir));
+    TRY(storage::FsyncDir(layout.StagingDir()));
+    published.video_id = video->id;
+    published.version = version;
+    published.published_at = now_ms;
+    TRY(catalog::CompleteJob(db, lease, now_ms));
+    return catalog::PublishVersion(db, published, now_ms);
+  };
+  if (auto s = commit_part(); !s) {
+    if (rename(target.c_str(), staging.c_str()) != 0)
+      storage::RemoveTree(target);
+    return tl::unexpected(s.error());
+  }
+  return version;
+}
+
+Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout) {
+  // 1. Staging: no job runs yet, so every folder is a crash leftover.
+  for (const auto& name : ListDir(layout.StagingDir())) {
+    LOG_INFO("pipeline", "removing leftover staging {}", name);
+    TRY(storage::RemoveTree(layout.StagingDir() + "/" + name));
+  }
+  TRY(storage::FsyncDir(layout.StagingDir()));
+
+  // 2. Deletions interrupted by a crash.
+  auto deleting = writer.Call<std::vector<std::pair<std::string, std::string>>>(
+      [](catalog::Db& db) { return catalog::ListDeletingVideos(db); });
+  if (!deleting) return tl::unexpected(deleting.error());
+  for (const auto& [id, source] : *deleting) {
+    LOG_INFO("pipeline", "finishing the deletion of video {}", id);
+    if (IsLowerHex(id, 32)) TRY(RemoveVideoFiles(layout, id, source));
+    TRY(writer.Call<bool>([id = id](catalog::Db& db) -> Result<bool> {
+      TRY(catalog::DeleteVideoRows(db, id));
+      return true;
+    }));
+  }
+
+  // 3. Media the catalog does not reference.
+  for (const auto& video_id : ListDir(layout.MediaRoot())) {
+    if (!IsLowerHex(video_id, 32)) {
+      LOG_WARN("pipeline", "unexpected entry media/{} left alone", video_id);
+      continue;
+    }
+    auto ref =
+        writer.Call<std::optional<int64_t>>([id = video_id](catalog::Db& db) {
+          return catalog::ReferencedVersion(db, id);
+        });
+    if (!ref) return tl::unexpected(ref.error());
+    std::string dir = layout.VideoDir(video_id);
+    if (!*ref) {
+      LOG_INFO("pipeline", "removing media of unknown video {}", video_id);
+      TRY(storage::RemoveTree(dir));
+      continue;
+    }
+    for (const auto& version : ListDir(dir)) {
+      if (version == std::to_string(**ref)) continue;
+      LOG_INFO("pipeline", "removing unreferenced media {}/{}", video_id,
+               version);
+      TRY(storage::RemoveTree(dir + "/" + version));
+    }
+  }
+  return storage::FsyncDir(layout.MediaRoot());
+}
+
+Status DeleteVideo(catalog::Writer& writer, const storage::Layout& layout,
+                   const std::string& video_id, int64_t now_ms) {
+  if (!IsLowerHex(video_id, 32)) {
+    return MakeError(ErrorCode::kNotFound, "no video " + video_id);
+  }
+  auto source = writer.Call<std::string>([&](catalog::Db& db) {
+    return catalog::MarkVideoDeleting(db, video_id, now_ms);
+  });
+  if (!source) return tl::unexpected(source.error());
+  TRY(RemoveVideoFiles(layout, video_id, *source));
+  auto done = writer.Call<bool>([&](catalog::Db& db) -> Result<bool> {
+    TRY(catalog::DeleteVideoRows(db, video_id));
+    return true;
+  });
+  if (!done) return tl::unexpected(done.error());
+  return Ok();
+}
+
+}  // namespace vodd::pipeline

@@ -1,0 +1,459 @@
+// The worker pool supervisor: what runs where and why.
+//
+// Each slot thread owns one job at a time from claim to publish, and the
+// worker process that runs it. Blocking on the writer (Writer::Call) is fine
+// here: these are our own threads, never the HTTP loop. The worker process
+// is the isolation boundary: it reads the source and writes its staging
+// folder; it never opens the catalog. Its exit status is the verdict of last
+// resort: a signal or non-zero exit without an error message fails the
+// attempt with the reason ("worker killed by signal 11 (SIGSEGV)").
+#include "vodd/pipeline/supervisor.h"
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "child_process.h"
+#include "vodd/catalog/videos.h"
+#include "vodd/pipeline/publish.h"
+#include "vodd/pipeline/worker_protocol.h"
+
+namespace vodd::pipeline {
+
+struct Supervisor::Metrics {
+  explicit Metrics(MetricsRegistry* m) : reg(m ? m : &own) {
+    for (const char* s : {"queued", "leased", "dead", "cancelled"}) {
+      jobs[s] = reg->GetGauge("vodd_jobs",
+                              "Jobs by state (done jobs are counted by "
+                              "vodd_jobs_completed_total).",
+                              {{"state", s}});
+    }
+    completed = reg->GetCounter("vodd_jobs_completed_total", "Jobs published.");
+    duration = reg->GetHistogram(
+        "vodd_job_duration_seconds",
+        "Wall time of successful jobs, claim to publish.",
+        {1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200});
+    queue_wait =
+        reg->GetHistogram("vodd_job_queue_wait_seconds",
+                          "Time from a job becoming visible to its claim.",
+                          {0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600});
+    realtime = reg->GetHistogram(
+        "vodd_transcode_realtime_ratio",
+        "Media seconds transcoded per wall second, per successful job.",
+        {0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10});
+  }
+  void Failed(const std::string& reason) {
+    reg->GetCounter("vodd_jobs_failed_total", "Failed job attempts by reason.",
+                    {{"reason", reason}})
+        ->Inc();
+  }
+  void Crashed(const std::string& signal) {
+    reg->GetCounter("vodd_worker_crashes_total",
+                    "Worker processes killed by a signal.",
+                    {{"signal", signal}})
+        ->Inc();
+  }
+  MetricsRegistry own;
+  MetricsRegistry* reg;
+  std::map<std::string, Gauge*> jobs;
+  Counter* completed;
+  Histogram* duration;
+  Histogram* queue_wait;
+  Histogram* realtime;
+};
+
+struct Supervisor::Claimed {
+  catalog::Job job;
+  catalog::Video video;
+};
+
+namespace {
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0')
+    return "localhost";
+  return buf;
+}
+
+// Errors a retry cannot fix: the input is not media we can process.
+bool IsPermanent(ErrorCode code) {
+  return code == ErrorCode::kMedia || code == ErrorCode::kUnsupported ||
+         code == ErrorCode::kInvalidArgument || code == ErrorCode::kNotFound ||
+         code == ErrorCode::kTooLarge;
+}
+
+// videos.source_path is relative to data_dir; refuse anything that could
+// leave it.
+bool SafeRelativePath(const std::string& p) {
+  return !p.empty() && p[0] != '/' && p.find("..") == std::string::npos;
+}
+
+}  // namespace
+
+SupervisorOptions OptionsFromConfig(const config::Config& cfg) {
+  SupervisorOptions o;
+  o.workers = config::EffectiveWorkers(cfg.pipeline);
+  o.owner = HostName();
+  o.worker_argv = {"/proc/self/exe", "worker"};
+  o.pipeline = cfg.pipeline;
+  o.lease_ms = int64_t{cfg.pipeline.lease_seconds} * 1000;
+  o.stall_timeout_ms = int64_t{cfg.pipeline.stall_timeout_s} * 1000;
+  o.heartbeat_ms = std::min(o.heartbeat_ms, o.lease_ms / 3);
+  o.worker_log_level = cfg.server.log_level;
+  return o;
+}
+
+Supervisor::Supervisor(SupervisorOptions opts, const storage::Layout& layout,
+                       catalog::Writer& writer, MetricsRegistry* metrics,
+                       const Clock& clock)
+    : opts_(std::move(opts)),
+      layout_(layout),
+      writer_(writer),
+      clock_(clock),
+      metrics_(std::make_unique<Metrics>(metrics)) {}
+
+Result<std::unique_ptr<Supervisor>> Supervisor::Create(
+    SupervisorOptions opts, const storage::Layout& layout,
+    catalog::Writer& writer, MetricsRegistry* metrics, const Clock& clock) {
+  if (opts.workers < 1)
+    return MakeError(ErrorCode::kInvalidArgument, "workers < 1");
+  if (opts.worker_argv.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no worker command");
+  }
+  if (opts.owner.empty()) opts.owner = HostName();
+  if (opts.lease_ms < 3 * opts.heartbeat_ms) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the lease must cover at least three heartbeats");
+  }
+  return std::unique_ptr<Supervisor>(
+      new Supervisor(std::move(opts), layout, writer, metrics, clock));
+}
+
+Supervisor::~Supervisor() { Stop(); }
+
+Status Supervisor::Start() {
+  if (opts_.recover_at_start) {
+    TRY(RecoverStorage(writer_, layout_));
+    auto released = writer_.Call<int>([this](catalog::Db& db) {
+      return catalog::ReleaseNodeLeases(db, opts_.owner, clock_.NowUnixMs(),
+                                        opts_.retry);
+    });
+    if (!released) return tl::unexpected(released.error());
+    if (*released > 0) {
+      LOG_INFO("pipeline", "released {} lease(s) held by {} before the restart",
+               *released, opts_.owner);
+    }
+  }
+  LOG_INFO("pipeline", "{} worker slot(s), node {}", opts_.workers,
+           opts_.owner);
+  threads_.emplace_back([this] { HousekeepingLoop(); });
+  for (int i = 0; i < opts_.workers; ++i) {
+    threads_.emplace_back([this, i] { SlotLoop(i); });
+  }
+  return Ok();
+}
+
+void Supervisor::Stop() {
+  if (stopping_.exchange(true)) return;
+  Wake();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void Supervisor::Wake() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  wake_seq_++;
+  cv_.notify_all();
+}
+
+bool Supervisor::WaitForWork(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  uint64_t seen = wake_seq_;
+  cv_.wait_for(lock, std::chrono::milliseconds(ms),
+               [&] { return stopping_ || wake_seq_ != seen; });
+  return !stopping_;
+}
+
+void Supervisor::HousekeepingLoop() {
+  std::unique_ptr<catalog::Db> reader;
+  do {
+    // Leases of a holder that stopped heartbeating (another node's crash, a
+    // wedged slot) become visible again even when every slot here is busy.
+    auto expired = writer_.Call<int>([this](catalog::Db& db) {
+      return catalog::ExpireLeases(db, clock_.NowUnixMs(), opts_.retry);
+    });
+    if (!expired) {
+      LOG_WARN("pipeline", "expiring leases: {}", expired.error().message);
+    } else if (*expired > 0) {
+      LOG_WARN("pipeline", "{} expired lease(s) requeued", *expired);
+      Wake();
+    }
+    if (!reader) {
+      auto r = catalog::OpenReader(writer_.path());
+      if (r) reader = std::move(*r);
+    }
+    if (reader) {
+      auto counts = catalog::CountJobs(*reader);
+      if (counts) {
+        for (auto& [state, n] : *counts) {
+          auto it = metrics_->jobs.find(state);
+          if (it != metrics_->jobs.end())
+            it->second->Set(static_cast<double>(n));
+        }
+      }
+    }
+  } while (WaitForWork(opts_.housekeeping_ms));
+}
+
+void Supervisor::SlotLoop(int slot) {
+  while (!stopping_) {
+    auto claimed = writer_.Call<std::optional<Claimed>>(
+        [this](catalog::Db& db) -> Result<std::optional<Claimed>> {
+          int64_t now = clock_.NowUnixMs();
+          TRY(catalog::ExpireLeases(db, now, opts_.retry));
+          TRY_ASSIGN(auto job,
+                     catalog::ClaimJob(db, {opts_.owner, now, opts_.lease_ms}));
+          if (!job) return std::optional<Claimed>();
+          TRY_ASSIGN(auto video, catalog::GetVideo(db, job->video_id));
+          if (!video)
+            return MakeError(ErrorCode::kInternal, "job without video");
+          return std::optional<Claimed>(
+              Claimed{std::move(*job), std::move(*video)});
+        });
+    if (!claimed) {
+      if (claimed.error().code != ErrorCode::kCancelled) {
+        LOG_ERROR("pipeline", "slot {}: claim failed: {}", slot,
+                  claimed.error().message);
+      }
+      WaitForWork(opts_.poll_ms);
+      continue;
+    }
+    if (!*claimed) {
+      WaitForWork(opts_.poll_ms);
+      continue;
+    }
+    RunJob(slot, **claimed);
+  }
+}
+
+void Supervisor::RunJob(int slot, const Claimed& claimed) {
+  const catalog::Job& job = claimed.job;
+  const catalog::LeaseRef lease{job.id, job.lease_token};
+  const int64_t started_ms = clock_.NowMonotonicMs();
+  metrics_->queue_wait->Observe(
+      static_cast<double>(std::max<int64_t>(
+          0, job.started_at.value_or(job.run_after) - job.run_after)) /
+      1000.0);
+  LOG_INFO("pipeline", "slot {}: job {} (video {}, attempt {}/{}, lease {})",
+           slot, job.id, job.video_id, job.attempts, job.max_attempts,
+           job.lease_token);
+
+  std::string staging = layout_.JobStagingDir(job.id, job.lease_token);
+  auto fail = [&](const std::string& reason, bool permanent,
+                  const std::string& label) {
+    storage::RemoveTree(staging);
+    metrics_->Failed(label);
+    auto out = writer_.Call<catalog::FailOutcome>([&](catalog::Db& db) {
+      return catalog::FailJob(db, lease, {reason, permanent},
+                              clock_.NowUnixMs(), opts_.retry);
+    });
+    if (!out) {
+      LOG_WARN("pipeline", "job {}: recording the failure: {}", job.id,
+               out.error().message);
+    } else if (out->dead) {
+      LOG_WARN("pipeline", "job {} dead: {}", job.id, reason);
+    } else {
+      LOG_WARN("pipeline", "job {} failed ({}); retry in {} ms", job.id, reason,
+               out->run_after - clock_.NowUnixMs());
+    }
+  };
+
+  if (job.kind != "transcode") {
+    return fail("unknown job kind " + job.kind, true, "unsupported");
+  }
+  if (!SafeRelativePath(claimed.video.source_path)) {
+    return fail("bad source path " + claimed.video.source_path, true, "media");
+  }
+  if (auto s = storage::RemoveTree(staging); !s)
+    return fail(s.error().message, false, "io");
+  if (auto s = storage::MakeDirs(staging); !s)
+    return fail(s.error().message, false, "io");
+
+  WorkerJob wj;
+  wj.job_id = job.id;
+  wj.lease_token = job.lease_token;
+  wj.source = layout_.root() + "/" + claimed.video.source_path;
+  wj.out_dir = staging;
+  wj.pipeline = opts_.pipeline;
+  wj.log_level = opts_.worker_log_level;
+
+  auto child = ChildProcess::Spawn(opts_.worker_argv, {});
+  if (!child)
+    return fail("cannot start worker: " + child.error().message, false,
+                "spawn");
+  std::string job_line = EncodeJob(wj) + "\n";
+  if (write(child->stdin_fd(), job_line.data(), job_line.size()) !=
+      static_cast<ssize_t>(job_line.size())) {
+    LOG_WARN("pipeline", "job {}: worker did not take its job", job.id);
+  }
+  child->CloseStdin();
+
+  std::optional<ResultMsg> result;
+  std::optional<Error> worker_error;
+  ProgressMsg progress;
+  bool lease_lost = false, stalled = false, shutdown = false;
+  int64_t last_activity = clock_.NowMonotonicMs();
+  int64_t next_heartbeat = last_activity + opts_.heartbeat_ms;
+  int64_t kill_at = 0;  // after SIGTERM on shutdown
+  std::string buffer;
+  bool eof = false;
+
+  while (!eof) {
+    int64_t now = clock_.NowMonotonicMs();
+    int64_t wait =
+        std::min(next_heartbeat, last_activity + opts_.stall_timeout_ms) - now;
+    pollfd pfd{child->stdout_fd(), POLLIN, 0};
+    int rc = poll(&pfd, 1, static_cast<int>(std::clamp<int64_t>(wait, 0, 200)));
+    if (rc > 0) {
+      char buf[65536];
+      ssize_t n = read(child->stdout_fd(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        eof = true;
+      } else {
+        buffer.append(buf, static_cast<size_t>(n));
+        size_t nl;
+        while ((nl = buffer.find('\n')) != std::string::npos) {
+          std::string line = buffer.substr(0, nl);
+          buffer.erase(0, nl + 1);
+          auto msg = DecodeMsg(line);
+          if (!msg) {
+            LOG_WARN("pipeline", "job {}: {}", job.id, msg.error().message);
+            continue;
+          }
+          last_activity = clock_.NowMonotonicMs();
+          if (auto* p = std::get_if<ProgressMsg>(&*msg)) {
+            progress = *p;
+          } else if (auto* r = std::get_if<ResultMsg>(&*msg)) {
+            result = std::move(*r);
+          } else {
+            worker_error = std::get<ErrorMsg>(*msg).error;
+          }
+        }
+      }
+    }
+    now = clock_.NowMonotonicMs();
+    if (stopping_ && !shutdown) {
+      shutdown = true;
+      child->Signal(SIGTERM);
+      kill_at = now + opts_.kill_grace_ms;
+    }
+    if (shutdown && now >= kill_at) child->Signal(SIGKILL);
+    if (!shutdown && !stalled && now - last_activity > opts_.stall_timeout_ms) {
+      stalled = true;
+      child->Signal(SIGKILL);
+    }
+    if (!shutdown && !lease_lost && now >= next_heartbeat) {
+      next_heartbeat = now + opts_.heartbeat_ms;
+      catalog::HeartbeatInfo info{
+          progress.fraction,
+          progress.fps > 0 ? std::optional<double>(progress.fps) : std::nullopt,
+          progress.speed > 0 ? std::optional<int64_t>(progress.eta_ms)
+                             : std::nullopt};
+      auto hb = writer_.Call<bool>([&](catalog::Db& db) -> Result<bool> {
+        TRY(catalog::Heartbeat(db, lease, clock_.NowUnixMs(), opts_.lease_ms,
+                               info));
+        return true;
+      });
+      if (!hb && hb.error().code == ErrorCode::kConflict) {
+        lease_lost = true;
+        child->Signal(SIGKILL);
+      } else if (!hb) {
+        LOG_WARN("pipeline", "job {}: heartbeat: {}", job.id,
+                 hb.error().message);
+      }
+    }
+  }
+  int status = child->WaitOrKill(opts_.kill_grace_ms);
+
+  if (lease_lost) {
+    LOG_WARN("pipeline",
+             "job {}: lease lost (cancelled or expired); work abandoned",
+             job.id);
+    storage::RemoveTree(staging);
+    return;
+  }
+  if (shutdown) {
+    storage::RemoveTree(staging);
+    auto r = writer_.Call<bool>([&](catalog::Db& db) -> Result<bool> {
+      TRY(catalog::ReleaseLease(db, lease, clock_.NowUnixMs()));
+      return true;
+    });
+    LOG_INFO("pipeline", "job {}: stopped for shutdown{}", job.id,
+             r ? ", lease released" : ": " + r.error().message);
+    return;
+  }
+  if (stalled) {
+    return fail(fmt::format("stalled: no progress for {} s",
+                            opts_.stall_timeout_ms / 1000),
+                false, "stall");
+  }
+  if (WIFSIGNALED(status)) {
+    metrics_->Crashed(SignalName(WTERMSIG(status)));
+    return fail(DescribeWaitStatus(status), false, "crash");
+  }
+  if (worker_error) {
+    bool permanent = IsPermanent(worker_error->code);
+    return fail(worker_error->message, permanent,
+                permanent ? "media" : ErrorCodeName(worker_error->code));
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !result) {
+    return fail(
+        DescribeWaitStatus(status) + (result ? "" : " without a result"), false,
+        "exit");
+  }
+
+  // Success: make the output durable, then rename + commit on the writer.
+  if (auto s = VerifyStagedOutput(staging, result->published); !s) {
+    return fail(s.error().message, false, "output");
+  }
+  if (auto s = storage::FsyncTree(staging); !s)
+    return fail(s.error().message, false, "io");
+  int64_t media_ms = result->published.duration_ms;
+  auto version = writer_.Call<int64_t>([&](catalog::Db& db) {
+    return PublishStaged(db, layout_, lease, std::move(result->published),
+                         staging, clock_.NowUnixMs());
+  });
+  if (!version) {
+    if (version.error().code == ErrorCode::kConflict) {
+      LOG_WARN("pipeline", "job {}: {}; not published", job.id,
+               version.error().message);
+      storage::RemoveTree(staging);
+      return;
+    }
+    return fail("publish: " + version.error().message, false, "publish");
+  }
+  double wall_s = static_cast<double>(std::max<int64_t>(
+                      1, clock_.NowMonotonicMs() - started_ms)) /
+                  1000.0;
+  metrics_->completed->Inc();
+  metrics_->duration->Observe(wall_s);
+  if (media_ms > 0)
+    metrics_->realtime->Observe(static_cast<double>(media_ms) / 1000.0 /
+                                wall_s);
+  LOG_INFO("pipeline",
+           "job {}: video {} version {} ready ({:.1f} s media in {:.1f} s)",
+           job.id, job.video_id, *version,
+           static_cast<double>(media_ms) / 1000.0, wall_s);
+}
+
+}  // namespace vodd::pipeline
