@@ -8,7 +8,7 @@ const std::vector<AddCommand>& ExtraCommands() {
   static const std::vector<AddCommand> commands = [] {
     std::vector<AddCommand> all;
     for (auto list : {UploadCommands(), PipelineCommands(), OriginCommands(),
-                      AdminCommands()}) {
+                      AdminCommands(), BackupCommands()}) {
       all.insert(all.end(), list.begin(), list.end());
     }
     return all;

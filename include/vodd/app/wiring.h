@@ -32,5 +32,6 @@ std::vector<AddCommand> UploadCommands();
 std::vector<AddCommand> PipelineCommands();
 std::vector<AddCommand> OriginCommands();
 std::vector<AddCommand> AdminCommands();
+std::vector<AddCommand> BackupCommands();  // backup_command.cpp
 
 }  // namespace vodd::app
