@@ -51,6 +51,11 @@ void DeleteEarly(gpointer data) noexcept {
 void Server::HandleEarly(const std::string& prefix, Handler h) {
   soup_server_add_early_handler(server_.get(), prefix.c_str(), OnEarly,
                                 new EarlyRoute{std::move(h)}, DeleteEarly);
+  // libsoup keeps one handler record per path: without a normal callback on
+  // the same path, requests under `prefix` would end with an empty 500
+  // instead of reaching the routes registered with Handle().
+  soup_server_add_handler(server_.get(), prefix.c_str(), &Server::OnRequest, this,
+                          nullptr);
 }
 
 void Server::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path,

@@ -1,0 +1,132 @@
+#include "file_sink.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "vodd/core/log.h"
+#include "vodd/storage/storage.h"
+
+namespace vodd::upload {
+namespace {
+
+GChecksumType ToGlib(ChecksumAlgo a) {
+  switch (a) {
+    case ChecksumAlgo::kSha1:
+      return G_CHECKSUM_SHA1;
+    case ChecksumAlgo::kSha256:
+      return G_CHECKSUM_SHA256;
+    case ChecksumAlgo::kMd5:
+      return G_CHECKSUM_MD5;
+  }
+  return G_CHECKSUM_SHA1;
+}
+
+}  // namespace
+
+FileSink::FileSink(Options o)
+    : o_(std::move(o)), pos_(o_.start_offset), synced_(pos_) {
+  if (o_.checksum) sum_ = g_checksum_new(ToGlib(o_.checksum->algo));
+}
+
+FileSink::~FileSink() {
+  if (fd_ >= 0) close(fd_);
+  if (sum_) g_checksum_free(sum_);
+}
+
+Status FileSink::Open() {
+  if (fd_ >= 0) return Ok();
+  fd_ = open(o_.path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd_ < 0) return ErrnoError(errno, "open " + o_.path);
+  return Ok();
+}
+
+Status FileSink::Write(std::string_view data) {
+  if (error_) return tl::unexpected(*error_);
+  auto fail = [this](Error e) -> Status {
+    error_ = e;
+    return tl::unexpected(std::move(e));
+  };
+  if (auto st = Open(); !st) return fail(st.error());
+  auto free_bytes = storage::FreeBytes(o_.free_space_path);
+  if (!free_bytes) return fail(free_bytes.error());
+  if (*free_bytes - static_cast<int64_t>(data.size()) < o_.min_free_bytes) {
+    return fail(Error{ErrorCode::kNoSpace, "free space below the floor"});
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = pwrite(fd_, data.data() + done, data.size() - done,
+                       static_cast<off_t>(pos_) + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      // Keep only whole writes: the partial tail would not be in the checksum.
+      if (ftruncate(fd_, static_cast<off_t>(pos_)) != 0) {
+        LOG_WARN("upload", "truncate {} after a failed write: {}", o_.path,
+                 errno);
+      }
+      if (err == ENOSPC || err == EDQUOT) {
+        return fail(Error{ErrorCode::kNoSpace, "disk full"});
+      }
+      return fail(ErrnoError(err, "write " + o_.path).value());
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (sum_) {
+    g_checksum_update(sum_, reinterpret_cast<const guchar*>(data.data()),
+                      static_cast<gssize>(data.size()));
+  }
+  pos_ += static_cast<int64_t>(data.size());
+  // A request with a checksum may still be discarded, so it never checkpoints.
+  if (!sum_ && o_.checkpoint_bytes > 0 &&
+      pos_ - synced_ >= o_.checkpoint_bytes) {
+    if (fdatasync(fd_) != 0)
+      return fail(ErrnoError(errno, "fdatasync " + o_.path).value());
+    synced_ = pos_;
+    if (o_.on_checkpoint) o_.on_checkpoint(pos_);
+  }
+  return Ok();
+}
+
+FileSink::Outcome FileSink::Finish(bool discard) {
+  Outcome out;
+  out.error = error_;
+  if (fd_ < 0 && pos_ == o_.start_offset) {
+    out.durable_offset = pos_;
+    return out;
+  }
+  if (auto st = Open(); !st) {
+    out.error = st.error();
+    out.durable_offset = o_.start_offset;
+    return out;
+  }
+  bool truncate_back = discard && sum_;
+  if (sum_ && !truncate_back) {
+    std::string digest(DigestSize(o_.checksum->algo), '\0');
+    gsize len = digest.size();
+    g_checksum_get_digest(sum_, reinterpret_cast<guint8*>(digest.data()), &len);
+    if (digest != o_.checksum->digest) {
+      truncate_back = true;
+      out.checksum_mismatch = true;
+    }
+  }
+  if (truncate_back && pos_ != o_.start_offset) {
+    if (ftruncate(fd_, static_cast<off_t>(o_.start_offset)) != 0) {
+      out.error = ErrnoError(errno, "truncate " + o_.path).value();
+    }
+    pos_ = o_.start_offset;
+  }
+  if (fdatasync(fd_) != 0) {
+    out.error = ErrnoError(errno, "fdatasync " + o_.path).value();
+    out.durable_offset = synced_;
+  } else {
+    synced_ = pos_;
+    out.durable_offset = pos_;
+  }
+  close(fd_);
+  fd_ = -1;
+  return out;
+}
+
+}  // namespace vodd::upload

@@ -1,0 +1,62 @@
+// One PATCH's writes into uploads/<id>. Used only on the I/O thread: it
+// appends at the durable offset, keeps the running checksum, enforces the
+// free-space floor before every write, checkpoints (fdatasync + a catalog
+// commit) every checkpoint_bytes, and on Finish makes the bytes durable or,
+// on a checksum mismatch, truncates back to where the request started.
+#pragma once
+
+#include <glib.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vodd/core/result.h"
+#include "vodd/upload/tus.h"
+
+namespace vodd::upload {
+
+class FileSink {
+ public:
+  struct Options {
+    std::string path;
+    std::string free_space_path;  // statvfs target (the uploads folder)
+    int64_t start_offset = 0;
+    int64_t min_free_bytes = 0;
+    int64_t checkpoint_bytes = 0;  // 0: none
+    std::optional<Checksum> checksum;
+    // Called on the I/O thread after a checkpoint fdatasync with the new
+    // durable offset; the owner commits it to the catalog.
+    std::function<void(int64_t)> on_checkpoint;
+  };
+  explicit FileSink(Options o);
+  ~FileSink();
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+
+  // Appends. Errors: kNoSpace (floor or ENOSPC; nothing partial is kept),
+  // kIo. After an error every later Write fails the same way.
+  Status Write(std::string_view data);
+
+  struct Outcome {
+    int64_t durable_offset = 0;  // fdatasync'ed end of the file
+    bool checksum_mismatch = false;
+    std::optional<Error> error;  // first write/sync error
+  };
+  // Makes the written bytes durable. `discard` (aborted or failed request
+  // with a checksum) or a digest mismatch truncates back to start_offset.
+  Outcome Finish(bool discard);
+
+ private:
+  Status Open();
+  Options o_;
+  int fd_ = -1;
+  int64_t pos_ = 0;
+  int64_t synced_ = 0;
+  GChecksum* sum_ = nullptr;
+  std::optional<Error> error_;
+};
+
+}  // namespace vodd::upload
