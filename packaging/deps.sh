@@ -19,7 +19,7 @@ PKGS=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # tests: stream checks, browsers, proxies, packaging
   ffmpeg chromium nginx-light curl procps psmisc
-  dpkg-dev rpm lintian systemd
+  dpkg-dev rpm lintian systemd openssl
 )
 
 missing=()
