@@ -403,9 +403,18 @@ struct Origin::Impl {
         c.manifest_max_age_s, s_maxage, c.manifest_max_age_s, kStaleIfErrorS);
   }
 
+  // libsoup would turn a 200 for a request with Range into its own 206 or
+  // multipart answer; once we have decided on the whole object, the Range is
+  // consumed here.
+  static void ConsumeRange(SoupServerMessage* msg) {
+    soup_message_headers_remove(soup_server_message_get_request_headers(msg),
+                                "Range");
+  }
+
   void ServeDoc(Request& req, const Doc& doc, const char* content_type,
                 const std::string& cache_control, int64_t last_modified_s) {
     SoupServerMessage* msg = req.msg.get();
+    ConsumeRange(msg);
     bool gz = AcceptsGzip(ReqHeader(msg, "Accept-Encoding"));
     const std::string& etag = gz ? doc.etag_gz : doc.etag;
     Header(msg, "Content-Type", content_type);
@@ -442,6 +451,7 @@ struct Origin::Impl {
       Header(msg, "Cache-Control", "no-store");
       return Finish(*req, 416, nullptr);
     }
+    ConsumeRange(msg);
     int status = 200;
     int64_t first = 0, length = size;
     if (range.kind == RangeKind::kSatisfiable) {
@@ -588,7 +598,8 @@ struct Origin::Impl {
       Header(msg, "Access-Control-Max-Age", "86400");
       return Finish(*req, 204, nullptr);
     }
-    PathResult parsed = ParseObjectPath(path);
+    // libsoup has decoded the target once and removed dot segments.
+    PathResult parsed = ParseObjectPath(path, Escapes::kAlreadyDecoded);
     if (!parsed.object) {
       return Fail(*req, parsed.error == PathError::kBad ? Failure::kBadPath
                                                         : Failure::kNotFound);

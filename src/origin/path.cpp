@@ -76,7 +76,7 @@ std::optional<std::string> PercentDecode(std::string_view s) {
   return out;
 }
 
-PathResult ParseObjectPath(std::string_view raw) {
+PathResult ParseObjectPath(std::string_view raw, Escapes escapes) {
   PathResult bad{std::nullopt, PathError::kBad};
   PathResult not_found{std::nullopt, PathError::kNotFound};
   if (raw.substr(0, 3) != "/v/") return not_found;
@@ -87,7 +87,9 @@ PathResult ParseObjectPath(std::string_view raw) {
     std::string_view enc =
         raw.substr(pos, slash == std::string_view::npos ? std::string_view::npos
                                                         : slash - pos);
-    auto dec = PercentDecode(enc);
+    auto dec = escapes == Escapes::kDecodeOnce
+                   ? PercentDecode(enc)
+                   : std::optional<std::string>(enc);
     if (!dec || IsHostilePart(*dec)) return bad;
     parts.push_back(std::move(*dec));
     if (slash == std::string_view::npos) break;

@@ -50,9 +50,17 @@ struct PathResult {
   PathError error = PathError::kNotFound;  // when !object
 };
 
-// Parses the raw (still percent-encoded) request path, e.g.
-// "/v/0123…/1/v720/3.m4s". Query strings are not part of `raw_path`.
-PathResult ParseObjectPath(std::string_view raw_path);
+enum class Escapes {
+  kDecodeOnce,      // `path` is the raw request target: decode %XX once
+  kAlreadyDecoded,  // a server decoded it once already: any '%' left is a
+                    // second layer of escaping and rejected as kBad
+};
+
+// Parses a request path, e.g. "/v/0123…/1/v720/3.m4s". Query strings are not
+// part of `path`. libsoup 3 decodes (and dot-normalizes) the request target
+// before handlers run, so the server passes kAlreadyDecoded.
+PathResult ParseObjectPath(std::string_view path,
+                           Escapes escapes = Escapes::kDecodeOnce);
 
 // Decodes %XX escapes once. nullopt on a malformed escape ("%4", "%zz").
 std::optional<std::string> PercentDecode(std::string_view s);

@@ -103,6 +103,25 @@ TEST_CASE("traversal attempts are 400", "[unit][origin][path]") {
   }
 }
 
+TEST_CASE("paths a server already decoded are not decoded again",
+          "[unit][origin][path]") {
+  auto ok = ParseObjectPath("/v/" + kVideo + "/1/v720/1.m4s",
+                            Escapes::kAlreadyDecoded);
+  REQUIRE(ok.object);
+  CHECK(ok.object->segment == 1);
+  // "%2e%2e" here was "%252e%252e" on the wire: a second layer of escaping.
+  for (const std::string& p :
+       std::vector<std::string>{"/v/" + kVideo + "/1/v720/%2e%2e",
+                                "/v/" + kVideo + "/1/v720/%31.m4s",
+                                "/v/" + kVideo + "/1/v720\\1.m4s",
+                                "/v/" + kVideo + "/1/../master.m3u8"}) {
+    INFO(p);
+    auto r = ParseObjectPath(p, Escapes::kAlreadyDecoded);
+    CHECK_FALSE(r.object);
+    CHECK(r.error == PathError::kBad);
+  }
+}
+
 TEST_CASE("percent decoding", "[unit][origin][path]") {
   CHECK(PercentDecode("a%2Fb%2f") == "a/b/");
   CHECK(PercentDecode("%41%7e") == "A~");
