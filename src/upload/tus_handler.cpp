@@ -245,6 +245,19 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
   void RespondEmpty(SoupServerMessage* msg, int status) {
     CommonHeaders(msg);
     http::Respond(msg, status, "", "");
+    // libsoup 3.2 strips Content-Length from a 204 while writing it, then
+    // reads the headers as close-delimited and drops keep-alive; tus-js-client
+    // then races the close ("socket hang up"). Restore "no body" after the
+    // headers are out, before libsoup decides on keep-alive.
+    if (status == 204) {
+      g_signal_connect(msg, "wrote-headers", G_CALLBACK(&Impl::KeepAlive204),
+                       nullptr);
+    }
+  }
+
+  static void KeepAlive204(SoupServerMessage* msg, gpointer) noexcept {
+    soup_message_headers_set_encoding(
+        soup_server_message_get_response_headers(msg), SOUP_ENCODING_NONE);
   }
 
   void SetExpires(SoupServerMessage* msg, const catalog::UploadRow& row) {
