@@ -317,12 +317,19 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   std::string buffer;
   bool eof = false;
 
+  bool exited = false;
   while (!eof) {
+    // A worker that exited while something it started still holds the pipe
+    // open: what it wrote is drained (poll without waiting), then we stop.
+    exited = exited || child->TryWait().has_value();
     int64_t now = clock_.NowMonotonicMs();
     int64_t wait =
         std::min(next_heartbeat, last_activity + opts_.stall_timeout_ms) - now;
     pollfd pfd{child->stdout_fd(), POLLIN, 0};
-    int rc = poll(&pfd, 1, static_cast<int>(std::clamp<int64_t>(wait, 0, 200)));
+    int rc =
+        poll(&pfd, 1,
+             exited ? 0 : static_cast<int>(std::clamp<int64_t>(wait, 0, 200)));
+    if (rc == 0 && exited) break;
     if (rc > 0) {
       char buf[65536];
       ssize_t n = read(child->stdout_fd(), buf, sizeof buf);
