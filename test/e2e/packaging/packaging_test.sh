@@ -38,9 +38,12 @@ skip() {
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (dpkg -i, runuser)"
 for tool in cpack dpkg dpkg-deb lintian rpm rpmbuild systemd-analyze curl \
-  runuser setpriv sqlite3 cc gst-launch-1.0 unshare nginx openssl readelf; do
+  runuser setpriv sqlite3 cc gst-launch-1.0 unshare nginx openssl readelf flock; do
   command -v "$tool" >/dev/null || fail "missing tool $tool (packaging/deps.sh)"
 done
+# One run at a time per machine (it installs a system package).
+exec 9>/run/lock/vodd-packaging-test.lock
+flock -w 600 9 || fail "another packaging test holds /run/lock/vodd-packaging-test.lock"
 [ -x "$BUILD/src/vodd" ] || fail "no built binary at $BUILD/src/vodd"
 [ -f "$BUILD/CPackConfig.cmake" ] || fail "no $BUILD/CPackConfig.cmake"
 if dpkg-query -W -f='${Status}' vodd 2>/dev/null | grep -q "installed"; then
