@@ -92,12 +92,11 @@ install(FILES ${VODD_PKG_DIR}/tmpfiles.conf DESTINATION ${VODD_TMPFILES_DIR}
         RENAME vodd.conf)
 install(FILES ${VODD_PKG_DIR}/copyright ${VODD_PKG_OUT}/changelog.gz
         DESTINATION share/doc/vodd)
-install(FILES ${VODD_PKG_DIR}/nginx-vodd-site.conf
-        DESTINATION share/doc/vodd/examples)
-if(EXISTS ${VODD_PKG_DIR}/nginx-cdn-cache.conf)
-  install(FILES ${VODD_PKG_DIR}/nginx-cdn-cache.conf
-          DESTINATION share/doc/vodd/examples)
-endif()
+# nginx-vodd-site.conf (front door) and nginx-cdn-cache.conf (a CDN
+# imitation, from the origin work) when present; the glob is re-checked at
+# build time.
+file(GLOB VODD_NGINX_EXAMPLES CONFIGURE_DEPENDS ${VODD_PKG_DIR}/nginx-*.conf)
+install(FILES ${VODD_NGINX_EXAMPLES} DESTINATION share/doc/vodd/examples)
 install(FILES ${VODD_PKG_OUT}/vodd.1.gz DESTINATION share/man/man1)
 
 # Common.

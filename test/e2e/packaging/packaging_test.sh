@@ -165,6 +165,15 @@ if readelf -S /usr/bin/vodd | grep -q '\.symtab'; then
   fail "/usr/bin/vodd is not stripped"
 fi
 
+# Reinstall over an edited conffile (the upgrade path of the scripts): the
+# admin's edit is kept, the user and the enablement stay.
+echo "# edited by the packaging test" >>/etc/vodd/vodd.conf
+dpkg -i --force-confold "$DEB" >"$WORK/dpkg-i2.log" 2>&1 || { cat "$WORK/dpkg-i2.log"; fail "dpkg -i (reinstall)"; }
+tail -1 /etc/vodd/vodd.conf | grep -qx '# edited by the packaging test' || fail "reinstall replaced the edited conffile"
+[ -L /etc/systemd/system/multi-user.target.wants/vodd.service ] || fail "reinstall lost the enablement"
+[ "$(getent passwd vodd | cut -d: -f3)" = "$uid" ] || fail "reinstall changed the vodd uid"
+sed -i '$d' /etc/vodd/vodd.conf
+
 if [ "$SYSTEMD_RUNNING" = yes ]; then
   # With systemd as PID 1 the postinst started the service: check it, then
   # stop it so the manual run below has the data folder to itself.
@@ -370,7 +379,7 @@ $(dirname "$UNIT")/vodd.service
 /usr/share/doc/vodd/changelog.gz
 /usr/share/doc/vodd/copyright
 /usr/share/doc/vodd/examples
-$(cd "$SRC/packaging" && for f in nginx-*.conf; do echo "/usr/share/doc/vodd/examples/$f"; done)
+$(grep '^/usr/share/doc/vodd/examples/nginx-.*\.conf$' "$WORK/deb.list")
 /usr/share/man/man1/vodd.1.gz
 EOF
 diff -u "$WORK/rpm.want" "$WORK/rpm.list" || fail "rpm file list"
