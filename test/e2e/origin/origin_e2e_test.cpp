@@ -1,0 +1,268 @@
+// End to end on real media produced by vodd's own pipeline: the built binary
+// serves, `vodd ingest` transcodes a generated clip, then
+//  - ffprobe/ffmpeg -xerror read master.m3u8 and manifest.mpd to the end
+//    with the expected frame count;
+//  - hls.js, dash.js and Shaka Player in Chromium play both manifests and
+//    every rendition when forced (players.mjs);
+//  - nginx with proxy_cache (packaging/nginx-cdn-cache.conf) in front:
+//    segment HIT on the second request, manifests revalidated with 304
+//    upstream, ranges answered through the cache.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "support/test_util.h"
+
+using namespace vodd::test;
+
+namespace {
+
+constexpr int kSeconds = 10;
+constexpr int kFps = 25;
+constexpr int kFrames = kSeconds * kFps;
+
+std::string Run(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int rc = pclose(p);
+  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return out;
+}
+
+// One daemon and one transcoded video for every case in this file.
+struct Env {
+  TempDir dir;
+  int port = FreePort();
+  std::string base, video, log;
+  std::unique_ptr<Daemon> daemon;
+  bool ok = false;
+
+  Env() {
+    base = "http://127.0.0.1:" + std::to_string(port);
+    log = dir / "vodd.log";
+    // Short manifest TTLs so the proxy test sees a revalidation quickly.
+    WriteFile(dir / "vodd.conf",
+              "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
+                  "\n[storage]\ndata_dir = " + dir.path() +
+                  "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
+                  "ladder = 360:700,240:300\n[origin]\nmanifest_max_age_s = 1\n"
+                  "manifest_s_maxage_s = 1\n");
+    int status = 0;
+    std::string out =
+        Run("ffmpeg -nostdin -loglevel error -y -f lavfi -i "
+            "testsrc2=size=640x360:rate=" +
+                std::to_string(kFps) +
+                " -f lavfi -i sine=frequency=440:sample_rate=48000 -t " +
+                std::to_string(kSeconds) +
+                " -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac "
+                "-shortest " +
+                dir / "clip.mp4",
+            &status);
+    if (status != 0) {
+      FAIL_CHECK("ffmpeg: " << out);
+      return;
+    }
+    daemon = std::make_unique<Daemon>(
+        std::vector<std::string>{"serve", "--config", dir / "vodd.conf"}, log);
+    if (!daemon->WaitHealthy(base + "/healthz")) {
+      FAIL_CHECK("daemon did not start: " << ReadFile(log));
+      return;
+    }
+    out = Run(std::string(VODD_BINARY) + " ingest -c " + dir / "vodd.conf" +
+                  " " + dir / "clip.mp4",
+              &status);
+    std::smatch m;
+    if (status != 0 ||
+        !std::regex_search(out, m, std::regex("video ([0-9a-f]{32})"))) {
+      FAIL_CHECK("ingest: " << out);
+      return;
+    }
+    video = m[1];
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+    while (std::chrono::steady_clock::now() < end) {
+      if (Http("GET", Url("master.m3u8")).status == 200) {
+        ok = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    FAIL_CHECK("video never published: " << ReadFile(log));
+  }
+  std::string Url(const std::string& rest) const {
+    return base + "/v/" + video + "/" + rest;
+  }
+};
+
+Env& Shared() {
+  static Env env;
+  return env;
+}
+
+int CountFrames(const std::string& url, const std::string& stream) {
+  int status = 0;
+  std::string out =
+      Run("ffprobe -v error -select_streams " + stream +
+              " -count_frames -show_entries stream=nb_read_frames "
+              "-of csv=p=0 '" +
+              url + "'",
+          &status);
+  INFO(out);
+  if (status != 0) return -1;
+  return std::atoi(out.c_str());
+}
+
+TEST_CASE("ffprobe and ffmpeg -xerror read both manifests to the end",
+          "[e2e][origin]") {
+  Env& env = Shared();
+  REQUIRE(env.ok);
+  for (const std::string& manifest :
+       {std::string("master.m3u8"), std::string("manifest.mpd"),
+        std::string("1/master.m3u8"), std::string("1/manifest.mpd")}) {
+    INFO(manifest);
+    std::string url = env.Url(manifest);
+    CHECK(CountFrames(url, "v:0") == kFrames);
+    CHECK(CountFrames(url, "v:1") == kFrames);
+    // AAC at 48 kHz: 1024 samples a frame, the last partial frame dropped.
+    CHECK(CountFrames(url, "a:0") == kSeconds * 48000 / 1024);
+    int status = 0;
+    std::string out = Run("ffmpeg -nostdin -v error -xerror -i '" + url +
+                              "' -map 0:v:0 -map 0:a:0 -f null -",
+                          &status);
+    CHECK(status == 0);
+    CHECK(out.empty());
+  }
+}
+
+TEST_CASE("hls.js, dash.js and Shaka play both manifests and every rendition",
+          "[e2e][origin][browser]") {
+  Env& env = Shared();
+  REQUIRE(env.ok);
+  int status = 0;
+  std::string out = Run("node " + std::string(VODD_SOURCE_DIR) +
+                            "/test/e2e/origin/players.mjs " + env.base + "/v/" +
+                            env.video + " 360,240",
+                        &status);
+  INFO(out);
+  CHECK(status == 0);
+  // 12 cases: hls.js×HLS, dash.js×DASH, Shaka×both; each auto + 2 forced.
+  CHECK(std::count(out.begin(), out.end(), '\n') == 12);
+  CHECK(out.find("\"ok\":false") == std::string::npos);
+}
+
+struct Nginx {
+  TempDir dir;
+  int port = FreePort();
+  pid_t pid = -1;
+  explicit Nginx(int upstream_port) {
+    std::string example = ReadFile(std::string(VODD_SOURCE_DIR) +
+                                   "/packaging/nginx-cdn-cache.conf");
+    auto replace = [&](const std::string& from, const std::string& to) {
+      auto at = example.find(from);
+      REQUIRE(at != std::string::npos);
+      example.replace(at, from.size(), to);
+    };
+    replace("server 127.0.0.1:8080;",
+            "server 127.0.0.1:" + std::to_string(upstream_port) + ";");
+    replace("listen 8081;", "listen 127.0.0.1:" + std::to_string(port) + ";");
+    replace("/var/cache/nginx/vodd", dir / "cache");
+    std::string p = dir.path();
+    WriteFile(dir / "nginx.conf",
+              "pid " + p + "/nginx.pid;\nerror_log " + p +
+                  "/error.log;\n"
+                  "events { worker_connections 64; }\nhttp {\n  access_log " +
+                  p + "/access.log;\n  client_body_temp_path " + p +
+                  "/body;\n"
+                  "  proxy_temp_path " +
+                  p + "/proxy;\n  fastcgi_temp_path " + p +
+                  "/fastcgi;\n  uwsgi_temp_path " + p +
+                  "/uwsgi;\n  scgi_temp_path " + p + "/scgi;\n" + example +
+                  "\n}\n");
+    pid = fork();
+    if (pid == 0) {
+      execl("/usr/sbin/nginx", "nginx", "-p", p.c_str(), "-e",
+            (p + "/error.log").c_str(), "-c", (p + "/nginx.conf").c_str(), "-g",
+            "daemon off; master_process off;", nullptr);
+      _exit(127);
+    }
+  }
+  ~Nginx() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port) + path;
+  }
+};
+
+double Metric(const std::string& base, const std::string& series) {
+  std::string text = Http("GET", base + "/metrics").body;
+  auto pos = text.find("\n" + series + " ");
+  return pos == std::string::npos
+             ? 0
+             : std::stod(text.substr(pos + series.size() + 2));
+}
+
+TEST_CASE("behind nginx proxy_cache: hits, 304 revalidation, ranges",
+          "[e2e][origin][nginx]") {
+  Env& env = Shared();
+  REQUIRE(env.ok);
+  Nginx nginx(env.port);
+  std::string path = "/v/" + env.video + "/1/";
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = Http("GET", nginx.Url(path + "master.m3u8")).status == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(up);
+
+  auto direct = Http("GET", env.Url("1/v360/2.m4s"));
+  REQUIRE(direct.status == 200);
+  auto first = Http("GET", nginx.Url(path + "v360/2.m4s"));
+  CHECK(first.status == 200);
+  CHECK(first.headers["x-cache-status"] == "MISS");
+  auto second = Http("GET", nginx.Url(path + "v360/2.m4s"));
+  CHECK(second.status == 200);
+  CHECK(second.headers["x-cache-status"] == "HIT");
+  CHECK(second.body == direct.body);
+  CHECK(second.headers["etag"] == direct.headers["etag"]);
+  CHECK(second.headers["cache-control"] ==
+        "public, max-age=31536000, immutable");
+
+  // Ranges through the cache: exact bytes and Content-Range.
+  auto range =
+      Http("GET", nginx.Url(path + "v360/2.m4s"), {"Range: bytes=100-1123"});
+  CHECK(range.status == 206);
+  CHECK(range.body == direct.body.substr(100, 1024));
+  CHECK(range.headers["content-range"] ==
+        "bytes 100-1123/" + std::to_string(direct.body.size()));
+  auto cold =
+      Http("GET", nginx.Url(path + "v240/1.m4s"), {"Range: bytes=-500"});
+  CHECK(cold.status == 206);
+  CHECK(
+      cold.body ==
+      Http("GET", env.Url("1/v240/1.m4s"))
+          .body.substr(Http("GET", env.Url("1/v240/1.m4s")).body.size() - 500));
+
+  // Manifests: cached, then revalidated with a conditional GET that vodd
+  // answers 304 once max-age (1 s here) has passed.
+  auto m1 = Http("GET", nginx.Url(path + "v360/index.m3u8"));
+  CHECK(m1.status == 200);
+  double not_modified =
+      Metric(env.base, "vodd_origin_responses_total{code=\"304\"}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  auto m2 = Http("GET", nginx.Url(path + "v360/index.m3u8"));
+  CHECK(m2.status == 200);
+  CHECK(m2.headers["x-cache-status"] == "REVALIDATED");
+  CHECK(m2.body == m1.body);
+  CHECK(Metric(env.base, "vodd_origin_responses_total{code=\"304\"}") ==
+        not_modified + 1);
+}
+
+}  // namespace
