@@ -12,13 +12,13 @@ PKGS=(
   build-essential cmake pkg-config ninja-build clang-format git
   libglib2.0-dev libsoup-3.0-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libsodium-dev
-  libexpected-dev libsystemd-dev
+  libexpected-dev libsystemd-dev zlib1g-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   # runtime media stack
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # tests: stream checks, browsers, proxies, packaging
-  ffmpeg chromium nginx-light curl procps psmisc
+  ffmpeg chromium nginx-light curl procps psmisc wrk
   dpkg-dev rpm lintian systemd openssl
 )
 
