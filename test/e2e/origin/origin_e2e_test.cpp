@@ -51,7 +51,8 @@ struct Env {
                   "\n[storage]\ndata_dir = " + dir.path() +
                   "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
                   "ladder = 360:700,240:300\n[origin]\nmanifest_max_age_s = 1\n"
-                  "manifest_s_maxage_s = 1\n");
+                  "manifest_s_maxage_s = 1\nsigning_key = " +
+                  std::string(64, 'e') + "\n");
     int status = 0;
     std::string out =
         Run("ffmpeg -nostdin -loglevel error -y -f lavfi -i "
@@ -263,6 +264,44 @@ TEST_CASE("behind nginx proxy_cache: hits, 304 revalidation, ranges",
   CHECK(m2.body == m1.body);
   CHECK(Metric(env.base, "vodd_origin_responses_total{code=\"304\"}") ==
         not_modified + 1);
+}
+
+// Runs after the cases above: it flips the shared video to signed playback.
+TEST_CASE("vodd sign-url prints a URL the origin accepts for a signed video",
+          "[e2e][origin][token]") {
+  Env& env = Shared();
+  REQUIRE(env.ok);
+  int status = 0;
+  std::string url = Run(std::string(VODD_BINARY) + " sign-url " + env.video +
+                            " --ttl 600 -c " + env.dir / "vodd.conf",
+                        &status);
+  REQUIRE(status == 0);
+  while (!url.empty() && url.back() == '\n') url.pop_back();
+  CHECK(std::regex_match(
+      url,
+      std::regex(env.base + "/v/" + env.video +
+                 "/master\\.m3u8\\?__token__=st=[0-9]+~exp=[0-9]+~acl=/v/" +
+                 env.video + "/\\*~hmac=[0-9a-f]{64}")));
+  std::string sql = "sqlite3 -cmd '.timeout 5000' " +
+                    env.dir / "data/db/catalog.db" +
+                    " \"UPDATE videos SET playback_policy='signed' WHERE id='" +
+                    env.video + "'\"";
+  std::string out = Run(sql, &status);
+  REQUIRE(status == 0);
+  // The origin re-reads a cached version within a few seconds.
+  long code = 0;
+  for (int i = 0; i < 100 && code != 403; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    code = Http("GET", env.Url("master.m3u8")).status;
+  }
+  CHECK(code == 403);
+  auto signed_get = Http("GET", url);
+  CHECK(signed_get.status == 200);
+  CHECK(signed_get.body.rfind("#EXTM3U", 0) == 0);
+  std::string token = url.substr(url.find("__token__=") + 10);
+  CHECK(Http("GET", env.Url("1/v240/1.m4s"), {"Cookie: __token__=" + token})
+            .status == 200);
+  CHECK(Http("GET", env.Url("1/v240/1.m4s")).status == 403);
 }
 
 }  // namespace
