@@ -37,6 +37,45 @@ std::string CodecDescription(GstDiscovererStreamInfo* info) {
   return desc ? desc.get() : "unknown";
 }
 
+// Prerolls `playbin` (every stream into a fakesink) and returns the first
+// error. GstDiscoverer alone sometimes misses the error that a damaged file
+// posts and runs into its timeout instead (seen with MP4s cut before their
+// moov, under load), so this runs first: it fails fast with the demuxer's
+// own reason and costs one preroll on good files.
+Status PrerollCheck(const char* uri, int timeout_s) {
+  auto playbin =
+      glib::AdoptFloating(gst_element_factory_make("playbin", nullptr));
+  if (!playbin)
+    return MakeError(ErrorCode::kUnsupported, "GStreamer element 'playbin'");
+  for (const char* prop : {"video-sink", "audio-sink", "text-sink"}) {
+    GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+    if (!sink)
+      return MakeError(ErrorCode::kUnsupported, "GStreamer element 'fakesink'");
+    g_object_set(playbin.get(), prop, sink, nullptr);
+  }
+  g_object_set(playbin.get(), "uri", uri, nullptr);
+  auto bus = Adopt(gst_element_get_bus(playbin.get()));
+  Status result = Ok();
+  // A failing state change also posts its error, so the bus decides.
+  gst_element_set_state(playbin.get(), GST_STATE_PAUSED);
+  auto msg = AdoptMini(gst_bus_timed_pop_filtered(
+      bus.get(), GstClockTime(timeout_s) * GST_SECOND,
+      GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE)));
+  if (!msg) {
+    result = MakeError(ErrorCode::kTimeout,
+                       fmt::format("probing took over {} s", timeout_s));
+  } else if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ERROR) {
+    GError* raw = nullptr;
+    gst_message_parse_error(msg.get(), &raw, nullptr);
+    glib::ErrorPtr err(raw);
+    result = MakeError(
+        ErrorCode::kMedia,
+        fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
+  }
+  gst_element_set_state(playbin.get(), GST_STATE_NULL);
+  return result;
+}
+
 }  // namespace
 
 Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
@@ -49,6 +88,7 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
         ErrorCode::kInvalidArgument,
         fmt::format("{}: {}", path, glib::ErrorMessage(err.get())));
   }
+  TRY(PrerollCheck(uri.get(), std::max(1, timeout_s)));
   auto discoverer = Adopt(gst_discoverer_new(
       GstClockTime(std::max(1, timeout_s)) * GST_SECOND, &raw_error));
   if (!discoverer) {

@@ -35,8 +35,10 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "pipeline/gst_util.h"
 #include "pipeline/thumbnails.h"
@@ -56,6 +58,7 @@ constexpr auto kPollInterval = 20 * GST_MSECOND;
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 constexpr int kSpriteMaxColumns = 10;
 constexpr int kAudioRate = 48000;
+constexpr auto kStopTimeout = std::chrono::seconds(10);
 
 // Keeps the key samples thumbnails are made from.
 struct KeyCapture {
@@ -181,7 +184,8 @@ void LinkDecodedPad(DecodeLinks* links, GstPad* pad, GstElement* target,
 }
 
 void OnPadAdded(GstElement*, GstPad* pad, gpointer user_data) noexcept {
-  auto* links = static_cast<DecodeLinks*>(user_data);
+  DecodeLinks* links =
+      static_cast<std::shared_ptr<DecodeLinks>*>(user_data)->get();
   auto caps = AdoptMini(gst_pad_get_current_caps(pad));
   if (!caps) caps = AdoptMini(gst_pad_query_caps(pad, nullptr));
   if (!caps || gst_caps_is_empty(caps.get())) return;
@@ -196,14 +200,49 @@ void OnPadAdded(GstElement*, GstPad* pad, gpointer user_data) noexcept {
   // keeps going as long as one of its streams is linked.
 }
 
-void OnNoMorePads(GstElement*, gpointer user_data) noexcept {
-  static_cast<DecodeLinks*>(user_data)->no_more_pads = true;
+// Connects `callback` with its own reference to `data`, released when the
+// handler is disconnected (when `instance` is finalized).
+void ConnectShared(GstElement* instance, const char* signal, GCallback callback,
+                   const std::shared_ptr<DecodeLinks>& data) {
+  g_signal_connect_data(
+      instance, signal, callback, new std::shared_ptr<DecodeLinks>(data),
+      [](gpointer p, GClosure*) {
+        delete static_cast<std::shared_ptr<DecodeLinks>*>(p);
+      },
+      GConnectFlags(0));
 }
 
-// Sets the pipeline to NULL when the scope ends, however it ends.
-struct StopOnExit {
-  GstElement* pipeline;
-  ~StopOnExit() { gst_element_set_state(pipeline, GST_STATE_NULL); }
+void OnNoMorePads(GstElement*, gpointer user_data) noexcept {
+  (*static_cast<std::shared_ptr<DecodeLinks>*>(user_data))->no_more_pads = true;
+}
+
+// Stops the pipeline (state NULL) when the scope ends, however it ends, but
+// waits at most kStopTimeout: a streaming thread blocked in a read (a hung
+// network mount, a pipe) keeps set_state(NULL) from returning, and the
+// failure must still be reported. The pipeline then finishes stopping on a
+// thread of its own; nothing it references belongs to this scope.
+class StopOnExit {
+ public:
+  explicit StopOnExit(GstElement* pipeline) : pipeline_(glib::Ref(pipeline)) {}
+  ~StopOnExit() {
+    auto done = std::make_shared<std::promise<void>>();
+    auto stopped = done->get_future();
+    std::thread([p = std::move(pipeline_), done]() mutable {
+      gst_element_set_state(p.get(), GST_STATE_NULL);
+      p.reset();
+      done->set_value();
+    }).detach();
+    if (stopped.wait_for(kStopTimeout) != std::future_status::ready) {
+      LOG_ERROR("pipeline",
+                "pipeline did not stop within {} s; left to finish on its own",
+                kStopTimeout.count());
+    }
+  }
+  StopOnExit(const StopOnExit&) = delete;
+  StopOnExit& operator=(const StopOnExit&) = delete;
+
+ private:
+  ObjectPtr<GstElement> pipeline_;
 };
 
 Status MakeDir(const std::string& path) {
@@ -313,7 +352,8 @@ Error BusError(GstMessage* msg) {
 Result<catalog::Thumbnails> MakeThumbnails(const std::string& out_dir,
                                            const LadderPlan& plan,
                                            RenditionWriter& top,
-                                           RenditionWriter& small) {
+                                           RenditionWriter& small,
+                                           double duration_ms) {
   catalog::Thumbnails th;
   const auto& tr = top.rendition();
   const auto& sr = small.rendition();
@@ -338,6 +378,12 @@ Result<catalog::Thumbnails> MakeThumbnails(const std::string& out_dir,
              DecodeKeyframes(small.avcc(), cap.keys, tile_w, tile_h));
   std::vector<RgbImage> tiles;
   for (size_t k : cap.tiles) tiles.push_back(frames.at(k));
+  // Past the last keyframe the last tile repeats, so the sheet covers the
+  // whole duration (the WebVTT track has a cue per interval).
+  const double interval_ms = plan.sprite_interval_s * 1000.0;
+  while (!frames.empty() && double(tiles.size()) * interval_ms < duration_ms) {
+    tiles.push_back(frames.back());
+  }
   const int columns = std::min<int>(kSpriteMaxColumns, int(tiles.size()));
   TRY_ASSIGN(auto sprite_jpg, EncodeJpeg(ComposeSprite(tiles, columns)));
   TRY(WriteWholeFile(out_dir + "/sprite.jpg", sprite_jpg));
@@ -386,7 +432,10 @@ Result<catalog::PublishedVersion> Transcode(
     seg_opts.segment_den = 1;
   }
 
-  DecodeLinks links;
+  // Shared with decodebin's signal handlers, which may outlive this scope
+  // when a pipeline cannot be stopped in time.
+  auto links_owner = std::make_shared<DecodeLinks>();
+  DecodeLinks& links = *links_owner;
   std::vector<Output> outputs;
   if (!plan.video.empty()) {
     std::vector<GstElement*> sinks;
@@ -433,11 +482,11 @@ Result<catalog::PublishedVersion> Transcode(
     o.segmenter = std::make_unique<Segmenter>(seg_opts, o.writer.get());
     outputs.push_back(std::move(o));
   }
-  g_signal_connect(decode, "pad-added", G_CALLBACK(OnPadAdded), &links);
-  g_signal_connect(decode, "no-more-pads", G_CALLBACK(OnNoMorePads), &links);
+  ConnectShared(decode, "pad-added", G_CALLBACK(OnPadAdded), links_owner);
+  ConnectShared(decode, "no-more-pads", G_CALLBACK(OnNoMorePads), links_owner);
 
   auto bus = Adopt(gst_element_get_bus(pipeline.get()));
-  StopOnExit stop{pipeline.get()};
+  StopOnExit stop(pipeline.get());
   if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
     if (auto msg =
@@ -556,9 +605,10 @@ Result<catalog::PublishedVersion> Transcode(
   for (auto& o : outputs) out.renditions.push_back(o.writer->Finish());
 
   if (!plan.video.empty()) {
-    TRY_ASSIGN(out.thumbnails,
-               MakeThumbnails(out_dir, plan, *outputs.front().writer,
-                              *outputs[plan.video.size() - 1].writer));
+    TRY_ASSIGN(
+        out.thumbnails,
+        MakeThumbnails(out_dir, plan, *outputs.front().writer,
+                       *outputs[plan.video.size() - 1].writer, covered_ms));
   }
   const double wall_s =
       std::chrono::duration<double>(Clock::now() - started).count();

@@ -79,12 +79,20 @@ struct Progress {
 };
 
 // Decodes `source` once and encodes every rung of `plan` into `out_dir`
-// (which must exist and be empty). `on_progress` is called from a streaming
-// thread at most a few times a second and must only copy. Setting `*cancel`
-// stops the pipeline promptly (kCancelled). Stalls longer than
-// `stall_timeout_s` fail with kTimeout. Output that does not cover the probed
-// duration fails with kMedia. The returned PublishedVersion has renditions
-// and thumbnails filled; video_id and version are left for the caller.
+// (which must exist and be empty), laid out as at the top of this file; files
+// are written but not fsynced (the publisher runs FsyncTree). Blocks the
+// calling thread, which owns the pipeline: run it in the worker process,
+// never on an HTTP thread. `on_progress` (may be empty) is called on the
+// calling thread about four times a second and should be quick. Setting
+// `*cancel` (may be null) stops the pipeline within ~20 ms (kCancelled).
+// No new output for `stall_timeout_s` fails with kTimeout. Errors: kMedia
+// for the first error message on the bus, a malformed muxer stream, or output
+// that does not cover the probed duration (a truncated file); kUnsupported
+// for a missing GStreamer element; kIo/kNoSpace writing files. On error,
+// `out_dir` holds partial output for the caller to remove. The returned
+// PublishedVersion has duration_ms, renditions (video rungs tallest first,
+// then "a0") and thumbnails filled; video_id, version, published_at and
+// playback_policy are left for the caller.
 Result<catalog::PublishedVersion> Transcode(
     const std::string& source, const ProbeResult& probe, const LadderPlan& plan,
     const std::string& out_dir,

@@ -1,0 +1,637 @@
+// Real GStreamer on short synthetic sources made with ffmpeg; outputs checked
+// with ffprobe/ffmpeg and by re-reading the files against the returned index.
+#include <glib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "vodd/pipeline/bmff.h"
+#include "vodd/pipeline/media.h"
+
+namespace vodd::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CmdResult {
+  int status = -1;
+  std::string out;
+};
+
+CmdResult Run(const std::string& cmd) {
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl =
+        (fs::temp_directory_path() / "vodd-pipeline-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+bmff::Bytes ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return bmff::Bytes((std::istreambuf_iterator<char>(f)),
+                     std::istreambuf_iterator<char>());
+}
+
+void WriteFile(const std::string& path, const bmff::Bytes& data) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(data.data()),
+          std::streamsize(data.size()));
+}
+
+std::string Sha256(const bmff::Bytes& data) {
+  GChecksum* c = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(c, data.data(), gssize(data.size()));
+  std::string hex = g_checksum_get_string(c);
+  g_checksum_free(c);
+  return hex;
+}
+
+// A synthetic source: testsrc2 video and/or a sine tone, encoded by ffmpeg.
+struct SourceSpec {
+  int width = 320, height = 180;
+  int fps = 30;
+  double seconds = 5;
+  bool video = true, audio = true;
+  std::string pix_fmt = "yuv420p";
+  std::string name = "src.mp4";
+  std::string extra;  // more output options
+};
+
+std::string MakeSource(const TempDir& dir, const SourceSpec& s) {
+  const std::string path = dir.path() + "/" + s.name;
+  std::string cmd = "ffmpeg -nostdin -v error -y";
+  if (s.video) {
+    // testsrc2 rounds odd sizes down, so scale after it.
+    cmd += fmt::format(" -f lavfi -i testsrc2=size={}x{}:rate={}:duration={}",
+                       s.width + s.width % 2, s.height + s.height % 2, s.fps,
+                       s.seconds);
+  }
+  if (s.audio) {
+    cmd += fmt::format(
+        " -f lavfi -i sine=frequency=440:sample_rate=44100:duration={}",
+        s.seconds);
+  }
+  if (s.video) {
+    cmd += fmt::format(
+        " -vf scale={}:{} -c:v libx264 -preset ultrafast -g {} -pix_fmt {}",
+        s.width, s.height, s.fps, s.pix_fmt);
+  }
+  if (s.audio) cmd += " -c:a aac -b:a 96k";
+  cmd += " " + s.extra + " " + path + " 2>&1";
+  auto r = Run(cmd);
+  INFO(cmd << "\n" << r.out);
+  REQUIRE(r.status == 0);
+  return path;
+}
+
+config::PipelineConfig SmallLadder() {
+  config::PipelineConfig c;
+  c.ladder = {{360, 700}, {180, 250}};
+  c.segment_seconds = 2;
+  return c;
+}
+
+struct Transcoded {
+  ProbeResult probe;
+  LadderPlan plan;
+  catalog::PublishedVersion out;
+  std::string dir;
+  std::vector<Progress> progress;
+};
+
+Transcoded TranscodeFile(const TempDir& dir, const std::string& src,
+                         const config::PipelineConfig& cfg) {
+  Transcoded t;
+  auto probe = Probe(src);
+  INFO((probe ? std::string() : probe.error().message));
+  REQUIRE(probe);
+  t.probe = *probe;
+  auto plan = PlanLadder(t.probe, cfg);
+  REQUIRE(plan);
+  t.plan = *plan;
+  t.dir = dir.path() + "/out";
+  fs::create_directories(t.dir);
+  std::atomic<bool> cancel{false};
+  auto out = Transcode(
+      src, t.probe, t.plan, t.dir,
+      [&](const Progress& p) { t.progress.push_back(p); }, &cancel, 60);
+  INFO((out ? std::string() : out.error().message));
+  REQUIRE(out);
+  t.out = *out;
+  return t;
+}
+
+struct Packet {
+  int64_t pts = 0, dts = 0, duration = 0;
+  bool key = false;
+};
+
+std::vector<Packet> Packets(const std::string& file, const char* stream) {
+  auto r =
+      Run(fmt::format("ffprobe -v error -select_streams {} -show_entries "
+                      "packet=pts,dts,duration,flags -of json {}",
+                      stream, file));
+  REQUIRE(r.status == 0);
+  std::vector<Packet> out;
+  const json doc = json::parse(r.out);
+  for (const auto& p : doc["packets"]) {
+    Packet k;
+    auto num = [&](const char* key) -> int64_t {
+      if (!p.contains(key)) return 0;
+      const auto& v = p[key];
+      return v.is_number() ? v.get<int64_t>()
+                           : std::stoll(v.get<std::string>());
+    };
+    k.pts = num("pts");
+    k.dts = num("dts");
+    k.duration = num("duration");
+    k.key = p.value("flags", "").find('K') != std::string::npos;
+    out.push_back(k);
+  }
+  return out;
+}
+
+json Stream(const std::string& file) {
+  auto r = Run("ffprobe -v error -show_streams -show_format -of json " + file);
+  REQUIRE(r.status == 0);
+  auto j = json::parse(r.out);
+  REQUIRE(j["streams"].size() == 1);
+  return j;
+}
+
+// Everything checked for every rendition of every case.
+void CheckRendition(const Transcoded& t, const catalog::Rendition& r,
+                    std::map<std::string, std::vector<double>>& key_times) {
+  INFO("rendition " << r.name);
+  const std::string rdir = t.dir + "/" + r.name;
+  const bool video = r.kind == "video";
+
+  // Files match the index byte for byte.
+  const auto init = ReadFile(rdir + "/init.mp4");
+  CHECK(int64_t(init.size()) == r.init_size);
+  CHECK(Sha256(init) == r.init_hash);
+  bmff::Bytes all = init;
+  REQUIRE(!r.segments.empty());
+  for (size_t i = 0; i < r.segments.size(); ++i) {
+    const auto& s = r.segments[i];
+    CHECK(s.number == int64_t(i + 1));
+    const auto bytes = ReadFile(fmt::format("{}/{}.m4s", rdir, s.number));
+    CHECK(int64_t(bytes.size()) == s.size);
+    CHECK(Sha256(bytes) == s.hash);
+    all.insert(all.end(), bytes.begin(), bytes.end());
+  }
+  CHECK(!fs::exists(fmt::format("{}/{}.m4s", rdir, r.segments.size() + 1)));
+
+  // Init: CMAF brand, avc1/mp4a sample entry, codec string as parsed back.
+  const std::string init_s(init.begin(), init.end());
+  REQUIRE(init_s.substr(4, 4) == "ftyp");
+  const uint32_t ftyp_size =
+      uint32_t(init[0]) << 24 | init[1] << 16 | init[2] << 8 | init[3];
+  CHECK(init_s.substr(0, ftyp_size).find("cmfc") != std::string::npos);
+  CHECK(init_s.find(video ? "avc1" : "mp4a") != std::string::npos);
+  CHECK(init_s.find("avc3") == std::string::npos);
+  auto track = bmff::ParseMoov(bmff::ByteView(init).subspan(ftyp_size));
+  REQUIRE(track);
+  CHECK(track->codecs == r.codecs);
+  CHECK(int64_t(track->timescale) == r.timescale);
+
+  // tfdt continuous, segment durations within one frame of the target.
+  const double frame_s =
+      video ? double(t.plan.fps_den) / t.plan.fps_num
+            : (t.plan.video.empty() ? 1024.0 / 48000
+                                    : double(t.plan.fps_den) / t.plan.fps_num);
+  const double target_s =
+      t.plan.video.empty()
+          ? double(t.plan.segment_seconds)
+          : double(t.plan.segment_frames) * t.plan.fps_den / t.plan.fps_num;
+  int64_t expected_start = r.segments.front().start_time;
+  CHECK(expected_start == 0);
+  double total_s = 0;
+  for (size_t i = 0; i < r.segments.size(); ++i) {
+    const auto& s = r.segments[i];
+    CHECK(s.start_time == expected_start);
+    expected_start += s.duration;
+    const double d = double(s.duration) / double(r.timescale);
+    total_s += d;
+    if (i + 1 < r.segments.size()) {
+      INFO("segment " << s.number << " lasts " << d << " s, target "
+                      << target_s);
+      CHECK(std::abs(d - target_s) <= frame_s + 1e-6);
+    } else {
+      CHECK(d <= target_s + frame_s + 1e-6);
+    }
+  }
+  // Total duration equals the source's: within a frame for video; audio
+  // within 50 ms (AAC frames are 21 ms, the encoder pads the last).
+  const double source_s = double(t.probe.duration_ms) / 1000.0;
+  INFO("total " << total_s << " s, source " << source_s << " s");
+  CHECK(std::abs(total_s - source_s) <= (video ? frame_s : 0.05) + 0.03);
+
+  // The concatenation decodes without a single error.
+  const std::string joined = rdir + "/joined.mp4";
+  WriteFile(joined, all);
+  auto decode =
+      Run("ffmpeg -nostdin -v error -xerror -i " + joined + " -f null - 2>&1");
+  CHECK(decode.status == 0);
+  CHECK(decode.out.empty());
+
+  auto info = Stream(joined);
+  const auto& st = info["streams"][0];
+  if (video) {
+    CHECK(st["codec_name"] == "h264");
+    CHECK(st["profile"] == "High");
+    CHECK(st["pix_fmt"] == "yuv420p");
+    CHECK(st["width"].get<int64_t>() == r.width);
+    CHECK(st["height"].get<int64_t>() == r.height);
+    CHECK(st["r_frame_rate"] ==
+          fmt::format("{}/{}", t.plan.fps_num, t.plan.fps_den));
+    CHECK(st.value("color_space", "") == "bt709");
+    CHECK(r.codecs.rfind("avc1.64", 0) == 0);
+  } else {
+    CHECK(st["codec_name"] == "aac");
+    CHECK(st["profile"] == "LC");
+    CHECK(st["sample_rate"] == "48000");
+    CHECK(st["channels"] == 2);
+    CHECK(r.codecs == "mp4a.40.2");
+    CHECK(r.sample_rate == 48000);
+    CHECK(r.channels == 2);
+  }
+
+  auto packets = Packets(joined, video ? "v" : "a");
+  REQUIRE(!packets.empty());
+  if (video) {
+    // Every frame of the source, every segment starting with a keyframe.
+    const double expected_frames = source_s * t.plan.fps_num / t.plan.fps_den;
+    CHECK(std::abs(double(packets.size()) - expected_frames) <= 1.0);
+    std::set<int64_t> key_dts;
+    for (const auto& p : packets) {
+      if (p.key) {
+        key_dts.insert(p.dts);
+        key_times[r.name].push_back(double(p.dts) / double(r.timescale));
+      }
+    }
+    for (const auto& s : r.segments) {
+      INFO("segment " << s.number);
+      CHECK(key_dts.count(s.start_time) == 1);
+    }
+    // Keyframe byte ranges: moof + mdat header + the key sample.
+    CHECK(r.keyframes.size() == key_dts.size());
+    for (const auto& k : r.keyframes) {
+      const auto seg =
+          ReadFile(fmt::format("{}/{}.m4s", rdir, k.segment_number));
+      REQUIRE(k.offset + k.length <= int64_t(seg.size()));
+      auto range =
+          bmff::ByteView(seg).subspan(size_t(k.offset), size_t(k.length));
+      auto h = bmff::ReadBoxHeader(range);
+      REQUIRE(h);
+      REQUIRE(*h);
+      REQUIRE((*h)->type == bmff::FourCC("moof"));
+      auto moof = bmff::ParseMoof(range.subspan(0, (*h)->size), *track);
+      REQUIRE(moof);
+      CHECK(moof->samples.front().key());
+      CHECK(int64_t(moof->data_offset + moof->samples.front().size) ==
+            k.length);
+      CHECK(int64_t(moof->base_decode_time) == k.time);
+    }
+    // The encoder honoured the rung's bitrate (short clips overshoot a bit).
+    const auto rung =
+        std::find_if(t.plan.video.begin(), t.plan.video.end(),
+                     [&](const PlannedRung& p) { return p.name == r.name; });
+    REQUIRE(rung != t.plan.video.end());
+    CHECK(r.width == rung->width);
+    CHECK(r.height == rung->height);
+    CHECK(r.bandwidth_avg < 2 * rung->bitrate_kbps * 1000);
+  } else {
+    CHECK(r.keyframes.empty());
+  }
+  CHECK(r.bandwidth_avg > 0);
+  CHECK(r.bandwidth_peak >= r.bandwidth_avg);
+  fs::remove(joined);
+}
+
+void CheckAll(const Transcoded& t) {
+  const auto& out = t.out;
+  size_t expected = t.plan.video.size() + (t.plan.audio ? 1 : 0);
+  REQUIRE(out.renditions.size() == expected);
+  std::map<std::string, std::vector<double>> key_times;
+  for (const auto& r : out.renditions) CheckRendition(t, r, key_times);
+  // Keyframes at the same timestamps on every rung.
+  for (const auto& [name, times] : key_times) {
+    INFO(name);
+    CHECK(times == key_times.begin()->second);
+  }
+  // Segment boundaries aligned across renditions (audio within a frame).
+  const auto& first = out.renditions.front();
+  for (const auto& r : out.renditions) {
+    REQUIRE(r.segments.size() == first.segments.size());
+    for (size_t i = 0; i < r.segments.size(); ++i) {
+      const double a = double(r.segments[i].start_time) / double(r.timescale);
+      const double b =
+          double(first.segments[i].start_time) / double(first.timescale);
+      CHECK(std::abs(a - b) <= 0.034);
+    }
+  }
+  // Progress reached the end and never went back.
+  REQUIRE(!t.progress.empty());
+  CHECK(t.progress.back().fraction > 0.95);
+  for (size_t i = 1; i < t.progress.size(); ++i) {
+    CHECK(t.progress[i].fraction >= t.progress[i - 1].fraction);
+  }
+  // Thumbnails: a poster at the top rung's size, a sprite of tiles.
+  if (t.plan.video.empty()) {
+    CHECK(!out.thumbnails);
+    CHECK(!fs::exists(t.dir + "/poster.jpg"));
+    return;
+  }
+  REQUIRE(out.thumbnails);
+  const auto& th = *out.thumbnails;
+  const auto poster = ReadFile(t.dir + "/poster.jpg");
+  CHECK(int64_t(poster.size()) == th.poster_size);
+  CHECK(Sha256(poster) == th.poster_hash);
+  auto pj = Stream(t.dir + "/poster.jpg")["streams"][0];
+  CHECK(pj["codec_name"] == "mjpeg");
+  CHECK(pj["width"].get<int64_t>() == out.renditions.front().width);
+  CHECK(pj["height"].get<int64_t>() == out.renditions.front().height);
+  const auto sprite = ReadFile(t.dir + "/sprite.jpg");
+  CHECK(int64_t(sprite.size()) == th.sprite_size);
+  CHECK(Sha256(sprite) == th.sprite_hash);
+  const int64_t expected_count = int64_t(
+      std::ceil(double(out.duration_ms) / double(th.interval_ms) - 1e-9));
+  CHECK(th.count == expected_count);
+  auto sj = Stream(t.dir + "/sprite.jpg")["streams"][0];
+  const int64_t rows = (th.count + th.columns - 1) / th.columns;
+  CHECK(sj["width"].get<int64_t>() == th.columns * th.tile_width);
+  CHECK(sj["height"].get<int64_t>() == rows * th.tile_height);
+  CHECK(th.tile_width == t.plan.thumb_width);
+}
+
+TEST_CASE("transcode: landscape 1080p30 with audio, three rungs",
+          "[transcode]") {
+  TempDir dir;
+  const auto src = MakeSource(dir, {1920, 1080, 30, 4.0});
+  config::PipelineConfig cfg;
+  cfg.ladder = {{1080, 5000}, {720, 3000}, {480, 1200}};
+  cfg.segment_seconds = 2;
+  auto t = TranscodeFile(dir, src, cfg);
+  REQUIRE(t.plan.video.size() == 3);
+  CHECK(t.out.renditions[0].width == 1920);
+  CHECK(t.out.renditions[1].width == 1280);
+  CHECK(t.out.renditions[2].width == 854);
+  CHECK(t.out.renditions[3].kind == "audio");
+  CHECK(t.out.renditions[0].segments.size() == 2);
+  CheckAll(t);
+}
+
+TEST_CASE("transcode: portrait 1080x1920 gets a portrait ladder",
+          "[transcode]") {
+  TempDir dir;
+  const auto src = MakeSource(dir, {1080, 1920, 30, 3.0});
+  config::PipelineConfig cfg;
+  cfg.ladder = {{720, 2000}, {360, 600}};
+  cfg.segment_seconds = 2;
+  auto t = TranscodeFile(dir, src, cfg);
+  REQUIRE(t.out.renditions.size() == 3);
+  CHECK(t.out.renditions[0].width == 720);
+  CHECK(t.out.renditions[0].height == 1280);
+  CHECK(t.out.renditions[1].width == 360);
+  CHECK(t.out.renditions[1].height == 640);
+  CheckAll(t);
+}
+
+TEST_CASE("transcode: 25 fps, 4 s segments of 100 frames, sprite every second",
+          "[transcode]") {
+  TempDir dir;
+  const auto src = MakeSource(dir, {640, 360, 25, 9.0});
+  auto cfg = SmallLadder();
+  cfg.segment_seconds = 4;
+  cfg.sprite_interval_s = 1;
+  auto t = TranscodeFile(dir, src, cfg);
+  CHECK(t.plan.segment_frames == 100);
+  CHECK(t.out.renditions[0].segments.size() == 3);
+  CHECK(t.out.thumbnails->count == 9);
+  CheckAll(t);
+}
+
+TEST_CASE("transcode: odd dimensions (4:4:4 source) round to even 4:2:0",
+          "[transcode]") {
+  TempDir dir;
+  SourceSpec s{321, 241, 30, 3.0};
+  s.pix_fmt = "yuv444p";
+  const auto src = MakeSource(dir, s);
+  auto cfg = SmallLadder();
+  cfg.ladder = {{360, 700}};  // above the source: one rung at its own size
+  auto t = TranscodeFile(dir, src, cfg);
+  REQUIRE(t.plan.video.size() == 1);
+  CHECK(t.out.renditions[0].width == 320);
+  CHECK(t.out.renditions[0].height == 240);
+  CheckAll(t);
+}
+
+TEST_CASE("transcode: video without audio", "[transcode]") {
+  TempDir dir;
+  SourceSpec s{640, 360, 30, 3.0};
+  s.audio = false;
+  const auto src = MakeSource(dir, s);
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  CHECK(!t.probe.audio);
+  CHECK(!t.plan.audio);
+  CheckAll(t);
+}
+
+TEST_CASE("transcode: audio only, no video rungs, no thumbnails",
+          "[transcode]") {
+  TempDir dir;
+  SourceSpec s;
+  s.video = false;
+  s.seconds = 5;
+  s.name = "tone.m4a";
+  const auto src = MakeSource(dir, s);
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  CHECK(t.plan.video.empty());
+  REQUIRE(t.out.renditions.size() == 1);
+  CHECK(t.out.renditions[0].name == "a0");
+  CHECK(t.out.renditions[0].segments.size() == 3);
+  CheckAll(t);
+}
+
+TEST_CASE(
+    "transcode: phone video with a 90° rotation matrix comes out portrait",
+    "[transcode]") {
+  TempDir dir;
+  SourceSpec s{640, 360, 30, 3.0};
+  const auto src = MakeSource(dir, s);
+  // ffmpeg 5.1 cannot write a rotation, so set the tkhd matrix the way phones
+  // do: (a, b, c, d) = (0, 1, -1, 0).
+  auto bytes = ReadFile(src);
+  const std::string text(bytes.begin(), bytes.end());
+  const size_t tkhd = text.find("tkhd");  // the video track comes first
+  REQUIRE(tkhd != std::string::npos);
+  REQUIRE(bytes[tkhd + 4] == 0);  // version 0: matrix at +40 from the flags
+  bmff::BoxWriter m;
+  for (int32_t v : {0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000})
+    m.U32(uint32_t(v));
+  std::copy(m.bytes().begin(), m.bytes().end(),
+            bytes.begin() + ptrdiff_t(tkhd + 4 + 40));
+  WriteFile(src, bytes);
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  CHECK(t.probe.video->rotation == 90);
+  CHECK(t.out.renditions[0].width == 360);
+  CHECK(t.out.renditions[0].height == 640);
+  CheckAll(t);
+}
+
+TEST_CASE("transcode: 120 fps is capped to 60, 60 fps kept", "[transcode]") {
+  TempDir dir;
+  const auto src = MakeSource(dir, {320, 180, 120, 2.5});
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  CHECK(t.plan.fps_num == 60);
+  CHECK(t.plan.gop_frames == 120);
+  CheckAll(t);
+}
+
+TEST_CASE(
+    "transcode: truncated faststart file fails instead of publishing half",
+    "[transcode]") {
+  TempDir dir;
+  SourceSpec s{320, 180, 30, 8.0};
+  s.extra = "-movflags +faststart";
+  const auto src = MakeSource(dir, s);
+  auto bytes = ReadFile(src);
+  bytes.resize(bytes.size() / 2);
+  WriteFile(src, bytes);
+  auto probe = Probe(src);
+  REQUIRE(probe);  // the moov is intact: the probe still sees 8 s
+  auto plan = PlanLadder(*probe, SmallLadder()).value();
+  fs::create_directories(dir.path() + "/out");
+  auto out =
+      Transcode(src, *probe, plan, dir.path() + "/out", nullptr, nullptr, 30);
+  REQUIRE(!out);
+  CHECK(out.error().code == ErrorCode::kMedia);
+  CHECK(out.error().message.find("truncated") != std::string::npos);
+}
+
+TEST_CASE("probe: files that are not media fail with a reason", "[probe]") {
+  TempDir dir;
+  SECTION("truncated file whose moov was at the end") {
+    const auto src = MakeSource(dir, {320, 180, 30, 3.0});
+    auto bytes = ReadFile(src);
+    bytes.resize(bytes.size() / 2);
+    WriteFile(src, bytes);
+    auto p = Probe(src);
+    REQUIRE(!p);
+    CHECK(p.error().code == ErrorCode::kMedia);
+    CHECK(p.error().message.find("not playable media") != std::string::npos);
+  }
+  SECTION("text renamed .mp4") {
+    const std::string path = dir.path() + "/notes.mp4";
+    std::string text;
+    for (int i = 0; i < 200; ++i)
+      text += "This is a shopping list, not a video.\n";
+    WriteFile(path, bmff::Bytes(text.begin(), text.end()));
+    auto p = Probe(path);
+    REQUIRE(!p);
+    CHECK(p.error().code == ErrorCode::kMedia);
+    CHECK(p.error().message.size() > 20);
+  }
+  SECTION("empty file") {
+    const std::string path = dir.path() + "/empty.mp4";
+    WriteFile(path, {});
+    auto p = Probe(path);
+    REQUIRE(!p);
+    CHECK(p.error().code == ErrorCode::kMedia);
+  }
+  SECTION("a still image is not a video") {
+    const std::string path = dir.path() + "/still.mp4";
+    auto r =
+        Run("ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=64x64 "
+            "-frames:v 1 -f "
+            "image2 -c:v mjpeg " +
+            path + " 2>&1");
+    REQUIRE(r.status == 0);
+    auto p = Probe(path);
+    REQUIRE(!p);
+    CHECK(p.error().code == ErrorCode::kMedia);
+  }
+}
+
+TEST_CASE("transcode: the cancel flag stops the pipeline", "[transcode]") {
+  TempDir dir;
+  const auto src = MakeSource(dir, {320, 180, 30, 6.0});
+  auto probe = Probe(src).value();
+  auto plan = PlanLadder(probe, SmallLadder()).value();
+  fs::create_directories(dir.path() + "/out");
+  std::atomic<bool> cancel{false};
+  auto out = Transcode(
+      src, probe, plan, dir.path() + "/out",
+      [&](const Progress&) { cancel = true; }, &cancel, 30);
+  REQUIRE(!out);
+  CHECK(out.error().code == ErrorCode::kCancelled);
+}
+
+TEST_CASE(
+    "transcode: a source that stops delivering data trips the stall watchdog",
+    "[transcode]") {
+  TempDir dir;
+  SourceSpec s{320, 180, 30, 6.0};
+  s.extra = "-movflags +faststart";
+  const auto src = MakeSource(dir, s);
+  auto probe = Probe(src).value();
+  auto plan = PlanLadder(probe, SmallLadder()).value();
+  const std::string fifo = dir.path() + "/stalled.mp4";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  // The writer sends the first quarter and then holds the pipe open.
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    auto bytes = ReadFile(src);
+    FILE* f = std::fopen(fifo.c_str(), "wb");
+    if (!f) return;
+    std::fwrite(bytes.data(), 1, bytes.size() / 4, f);
+    std::fflush(f);
+    while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::fclose(f);
+  });
+  fs::create_directories(dir.path() + "/out");
+  auto out =
+      Transcode(fifo, probe, plan, dir.path() + "/out", nullptr, nullptr, 2);
+  done = true;
+  writer.join();
+  REQUIRE(!out);
+  CHECK(out.error().code == ErrorCode::kTimeout);
+}
+
+}  // namespace
+}  // namespace vodd::pipeline
