@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "vodd/admin/settings.h"
+#include "vodd/catalog/admin.h"
 #include "vodd/core/log.h"
 #include "vodd/core/version.h"
 #include "vodd/glib/main_context.h"
@@ -31,6 +33,18 @@ Result<std::unique_ptr<App>> App::Create(config::Config cfg) {
 
   TRY_ASSIGN(app->writer_, catalog::Writer::Create(app->layout_.CatalogPath(),
                                                    &app->metrics_));
+  // Settings saved on the admin page (catalog table `settings`) lie over the
+  // config file; values that no longer validate are skipped with a warning.
+  const config::Config file_cfg = app->cfg_;
+  {
+    using Stored = std::map<std::string, std::string>;
+    TRY_ASSIGN(auto stored, app->writer_->Call<Stored>([](catalog::Db& db) {
+      return catalog::LoadSettings(db);
+    }));
+    admin::SettingsStore settings(app->cfg_);
+    settings.Load(stored);
+    app->cfg_ = settings.effective();
+  }
   TRY_ASSIGN(app->server_, http::Server::Create({app->cfg_.server.listen_host,
                                                  app->cfg_.server.listen_port},
                                                 &app->metrics_));
@@ -45,6 +59,7 @@ Result<std::unique_ptr<App>> App::Create(config::Config cfg) {
 
   Context wctx{app->cfg_,     app->layout_,  *app->writer_,
                app->metrics_, *app->server_, app->ctx_};
+  wctx.file_cfg = &file_cfg;
   for (auto wire : {WireUpload, WirePipeline, WireOrigin, WireAdmin}) {
     TRY_ASSIGN(auto component, wire(wctx));
     if (component) app->components_.push_back(std::move(component));

@@ -220,6 +220,11 @@ Result<std::unique_ptr<Component>> WireUpload(Context& ctx) {
                                opts, ctx.layout, ctx.writer, &ctx.metrics,
                                ctx.main_context, SystemClock::Get()));
   handler->Install(ctx.server);
+  // Browser uploads from the admin page authenticate with its session.
+  handler->SetSessionAuthorizer(
+      [hook = ctx.admin_session](SoupServerMessage* m) {
+        return *hook ? (*hook)(m) : std::nullopt;
+      });
   return std::unique_ptr<Component>(new UploadComponent(std::move(handler)));
 }
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "vodd/catalog/webhooks.h"
+
 namespace vodd::catalog {
 
 Result<std::string> MarkVideoDeleting(Db& db, const std::string& video_id,
@@ -32,6 +34,13 @@ Result<std::string> MarkVideoDeleting(Db& db, const std::string& video_id,
 }
 
 Status DeleteVideoRows(Db& db, const std::string& video_id) {
+  // The event carries the time the deletion was decided (MarkVideoDeleting).
+  TRY_ASSIGN(Stmt when, db.Prepare("SELECT updated_at FROM videos WHERE "
+                                   "id=?1 AND state='deleting'"));
+  when.Bind(1, video_id);
+  TRY_ASSIGN(bool marked, when.Step());
+  int64_t marked_at = marked ? when.Int(0) : 0;
+  when.Reset();
   TRY_ASSIGN(Stmt s,
              db.Prepare("DELETE FROM videos WHERE id=?1 AND state='deleting'"));
   s.Bind(1, video_id);
@@ -40,6 +49,8 @@ Status DeleteVideoRows(Db& db, const std::string& video_id) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      fmt::format("video {} is not being deleted", video_id));
   }
+  TRY(EnqueueWebhookEvent(db, "video.deleted", {{"video_id", video_id}},
+                          marked_at));
   return Ok();
 }
 

@@ -17,6 +17,8 @@
 // jobs wait. Queue wait and durations are derived from run_after/started_at.
 #include "vodd/catalog/jobs.h"
 
+#include "vodd/catalog/webhooks.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -67,7 +69,12 @@ Status MarkVideoFailed(Db& db, const std::string& video_id,
                  "ELSE 'failed' END, "
                  "error=?2, updated_at=?3 WHERE id=?1 AND state!='deleting'"));
   s.Bind(1, video_id).Bind(2, reason).Bind(3, now_ms);
-  return s.Run();
+  TRY(s.Run());
+  if (db.Changes() != 1) return Ok();
+  TRY(EnqueueWebhookEvent(db, "video.failed",
+                          {{"video_id", video_id}, {"reason", reason}},
+                          now_ms));
+  return Ok();
 }
 
 struct Held {

@@ -1,5 +1,7 @@
 #include "vodd/catalog/media.h"
 
+#include "vodd/catalog/webhooks.h"
+
 #include <fmt/format.h>
 
 namespace vodd::catalog {
@@ -87,6 +89,11 @@ Status PublishVersion(Db& db, const PublishedVersion& p, int64_t now_ms) {
   if (db.Changes() != 1) {
     return MakeError(ErrorCode::kNotFound, "video " + p.video_id + " is gone");
   }
+  TRY(EnqueueWebhookEvent(db, "video.ready",
+                          {{"video_id", p.video_id},
+                           {"version", p.version},
+                           {"duration_ms", p.duration_ms}},
+                          now_ms));
   return Ok();
 }
 

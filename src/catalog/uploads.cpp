@@ -1,5 +1,7 @@
 #include "vodd/catalog/uploads.h"
 
+#include "vodd/catalog/webhooks.h"
+
 #include <fmt/format.h>
 
 namespace vodd::catalog {
@@ -106,7 +108,16 @@ Result<std::optional<std::string>> CompleteUpload(
     return MakeError(ErrorCode::kConflict,
                      "upload " + id + " is " + current->state);
   }
-  if (video) TRY(CreateVideoWithJob(db, *video, now_ms, max_attempts));
+  if (video) {
+    TRY(CreateVideoWithJob(db, *video, now_ms, max_attempts));
+    TRY(EnqueueWebhookEvent(db, "upload.completed",
+                            {{"upload_id", id},
+                             {"video_id", video->id},
+                             {"title", video->title},
+                             {"filename", video->filename},
+                             {"size", offset}},
+                            now_ms));
+  }
   TRY_ASSIGN(Stmt s,
              db.Prepare("UPDATE uploads SET state='complete', offset=?2, "
                         "length=?2, video_id=?3, "

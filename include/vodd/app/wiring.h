@@ -5,7 +5,10 @@
 
 #include <glib.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "vodd/app/app.h"
@@ -20,6 +23,15 @@ struct Context {
   MetricsRegistry& metrics;
   http::Server& server;
   GMainContext* main_context;  // the HTTP thread's context
+  // The configuration files' values before the admin page's stored settings
+  // were laid over them (`cfg`); valid while the Wire* functions run.
+  const config::Config* file_cfg = nullptr;
+  // The admin page's session check, for browser uploads through /files/:
+  // WireAdmin fills it in, the upload endpoint calls it (HTTP thread). Empty
+  // (no session accepted) until the admin module is wired.
+  std::shared_ptr<std::function<std::optional<std::string>(SoupServerMessage*)>>
+      admin_session = std::make_shared<
+          std::function<std::optional<std::string>(SoupServerMessage*)>>();
 };
 
 // Each returns the module's component, or nullptr if it has nothing to run.
