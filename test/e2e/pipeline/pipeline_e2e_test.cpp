@@ -283,3 +283,33 @@ TEST_CASE("kill -9 of the daemon mid-transcode: completes after restart",
   CHECK(env.JobOf(id).attempts == 2);
   CheckPublished(env, id);
 }
+
+TEST_CASE("vodd job cancel|retry act on the queue without a daemon",
+          "[e2e][pipeline]") {
+  Env env;
+  WriteFile(env.dir / "a.mp4", "x");
+  std::string id = env.Ingest(env.dir / "a.mp4");
+  std::string job = std::to_string(env.JobOf(id).id);
+  std::string cli = std::string(VODD_BINARY) + " job ";
+  std::string conf = " -c " + (env.dir / "vodd.conf") + " ";
+  int status = 0;
+  std::string out = Run(cli + "cancel" + conf + job, &status);
+  CHECK(status == 0);
+  CHECK(out.find("cancelled") != std::string::npos);
+  CHECK(env.JobOf(id).state == "cancelled");
+  CHECK(env.Video(id).state == "failed");
+  out = Run(cli + "cancel" + conf + job, &status);
+  CHECK(status != 0);
+  CHECK(out.find("only queued or running jobs can be cancelled") !=
+        std::string::npos);
+  out = Run(cli + "retry" + conf + job, &status);
+  CHECK(status == 0);
+  CHECK(env.JobOf(id).state == "queued");
+  CHECK(env.Video(id).state == "uploaded");
+  out = Run(cli + "retry" + conf + "999", &status);
+  CHECK(status != 0);
+  CHECK(out.find("no job 999") != std::string::npos);
+  out = Run(std::string(VODD_BINARY) + " jobs --state queued" + conf, &status);
+  CHECK(status == 0);
+  CHECK(out.find(id) != std::string::npos);
+}
