@@ -48,14 +48,14 @@ void AddToken(CLI::App& cli, std::function<int()>& run) {
   auto* cmd = cli.add_subcommand("token", "Manage API tokens for uploads.");
   cmd->require_subcommand(1);
   auto config = std::make_shared<std::string>();
-  cmd->add_option("-c,--config", *config,
-                  "Config file (default: built-in defaults)");
 
   auto* create =
       cmd->add_subcommand("create", "Create a token and print it once.");
   auto name = std::make_shared<std::string>();
   auto scopes = std::make_shared<std::string>("upload");
   auto days = std::make_shared<int>(0);
+  create->add_option("-c,--config", *config,
+                     "Config file (default: built-in defaults)");
   create->add_option("--name", *name, "A label for the token");
   create->add_option("--scopes", *scopes,
                      "Space-separated scopes (default: upload)");
@@ -97,6 +97,8 @@ void AddToken(CLI::App& cli, std::function<int()>& run) {
 
   auto* list =
       cmd->add_subcommand("list", "List tokens (never their secrets).");
+  list->add_option("-c,--config", *config,
+                   "Config file (default: built-in defaults)");
   list->callback([&run, config] {
     run = [config] {
       auto w = OpenCatalog(*config);
@@ -129,6 +131,8 @@ void AddToken(CLI::App& cli, std::function<int()>& run) {
   auto* revoke = cmd->add_subcommand("revoke", "Revoke a token by its id.");
   auto id = std::make_shared<std::string>();
   revoke->add_option("ID", *id, "The 8-character token id")->required();
+  revoke->add_option("-c,--config", *config,
+                     "Config file (default: built-in defaults)");
   revoke->callback([&run, config, id] {
     run = [config, id] {
       if (!IsLowerHex(*id, upload::kTokenIdLen)) {

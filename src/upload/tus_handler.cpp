@@ -92,8 +92,9 @@ struct Request {
   std::shared_ptr<Transfer> transfer;
   std::optional<std::string> token_id;
   bool session = false;
-  bool created = false;     // POST done: answer 201
-  bool noop_patch = false;  // PATCH of 0 bytes on a complete upload
+  bool created = false;       // POST done: answer 201
+  bool noop_patch = false;    // PATCH of 0 bytes on a complete upload
+  bool paused_early = false;  // Early paused the message and will resume it
   std::string created_id;
 };
 
@@ -358,20 +359,37 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     return Ok();
   }
 
-  void RefreshTokens() {
+  // Reloads the token cache on the I/O thread; `done` then runs on the HTTP
+  // thread.
+  void RefreshTokens(std::function<void()> done = {}) {
     std::weak_ptr<Impl> weak = weak_from_this();
-    io.Post([weak] {
+    io.Post([weak, done] {
       auto self = weak.lock();
       if (!self) return;
       if (!self->token_reader) {
-        auto r = catalog::OpenReader(self->writer.path());
-        if (!r) return;
-        self->token_reader = std::move(*r);
+        if (auto r = catalog::OpenReader(self->writer.path())) {
+          self->token_reader = std::move(*r);
+        }
       }
-      if (auto st = self->LoadTokens(*self->token_reader); !st) {
-        LOG_WARN("upload", "token refresh: {}", st.error().message);
+      if (self->token_reader) {
+        if (auto st = self->LoadTokens(*self->token_reader); !st) {
+          LOG_WARN("upload", "token refresh: {}", st.error().message);
+        }
       }
+      if (done) self->OnHttp([done](Impl&) { done(); });
     });
+  }
+
+  // A well-formed token whose id the cache does not know yet (created a
+  // moment ago by `vodd token create`): look it up before answering.
+  bool UnknownToken(SoupServerMessage* msg) {
+    if (!opts.upload.require_token) return false;
+    auto text = BearerToken(http::GetHeader(msg, "Authorization"));
+    if (!text) return false;
+    auto parsed = ParseToken(*text);
+    if (!parsed) return false;
+    std::lock_guard<std::mutex> lock(tokens_mutex);
+    return tokens.count(parsed->id) == 0;
   }
 
   // ---- locking ------------------------------------------------------------
@@ -725,18 +743,33 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
       req->verdict = TusError::kUnsupportedVersion;
       return;
     }
-    if (req->method == "PATCH" && req->id) {
-      if (auto err = Authorize(msg, *req)) {
-        req->verdict = *err;
+    if (UnknownToken(msg)) {
+      auto holder = std::make_shared<http::PausedMessage>(msg);
+      RefreshTokens([this, holder] {
+        Request* r = GetRequest(holder->get());
+        Dispatch(holder->get(), *r);
+        // Dispatch may have paused the message for its own wait; that
+        // wait's holder resumes it.
+        if (!r->paused_early) holder->Resume();
+      });
+      return;
+    }
+    Dispatch(msg, *req);
+  }
+
+  void Dispatch(SoupServerMessage* msg, Request& req) {
+    if (req.method == "PATCH" && req.id) {
+      if (auto err = Authorize(msg, req)) {
+        req.verdict = *err;
         return;
       }
-      EarlyPatch(msg, *req);
-    } else if (req->method == "POST" && !req->id) {
-      if (auto err = Authorize(msg, *req)) {
-        req->verdict = *err;
+      EarlyPatch(msg, req);
+    } else if (req.method == "POST" && !req.id) {
+      if (auto err = Authorize(msg, req)) {
+        req.verdict = *err;
         return;
       }
-      EarlyCreate(msg, *req);
+      EarlyCreate(msg, req);
     }
   }
 
@@ -779,6 +812,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     }
     int64_t want = *offset;
     auto holder = std::make_shared<http::PausedMessage>(msg);
+    req.paused_early = true;
     std::string id = *req.id;
     WhenFree(id, [this, holder, t, want, id](bool ok) {
       Request* r = GetRequest(holder->get());
@@ -942,6 +976,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     bool with_body = ct.substr(0, ct.find(';')) == kOffsetOctetStream &&
                      row.concat != "final";
     auto holder = std::make_shared<http::PausedMessage>(msg);
+    req.paused_early = true;
     auto created = [this, holder, with_body](Result<catalog::UploadRow> r) {
       Request* rq = GetRequest(holder->get());
       if (!r) {
