@@ -213,7 +213,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE(
-    "tus-js-client: 200 MiB in 5 MiB chunks with abort and resume; "
+    "tus-js-client: 200 MiB in 5 MiB chunks with abort and resume then "
     "parallelUploads 4",
     "[e2e][upload]") {
   Fixture fx;
@@ -354,7 +354,7 @@ TEST_CASE("vodd upload: interrupted then rerun resumes from the server offset",
 }
 
 TEST_CASE(
-    "disk full on a 64 MiB tmpfs: 507 with the daemon alive; resumes after "
+    "disk full on a 64 MiB tmpfs: 507 with the daemon alive then resume after "
     "freeing space",
     "[e2e][upload]") {
   std::string dir = TempDir("diskfull");

@@ -207,7 +207,7 @@ TEST_CASE("core protocol rows C01-C23", "[integration][upload]") {
   }
 }
 
-TEST_CASE("creation rows K01-K11, W01-W02", "[integration][upload]") {
+TEST_CASE("creation rows K01-K11 and W01-W02", "[integration][upload]") {
   TusServer s;
   SECTION("K01 201 with Location; HEAD offset 0; expiry known (X01)") {
     Resp r = Req("POST", s.Url(), {"Upload-Length: 100"});
@@ -539,7 +539,7 @@ TEST_CASE("durability: restart reconciles files with the catalog (R01 R02)",
   std::filesystem::remove_all(root);
 }
 
-TEST_CASE("completion: one transaction, metadata into the video row",
+TEST_CASE("completion: one transaction with metadata into the video row",
           "[integration][upload]") {
   TusServer s;
   auto u = Create(s, "Upload-Length: 3",
@@ -630,8 +630,9 @@ TEST_CASE("CORS H01-H02", "[integration][upload]") {
   CHECK_FALSE(foreign.Has("access-control-allow-origin"));
 }
 
-TEST_CASE("disk floor R04: 507 before writing past the floor, resumable after",
-          "[integration][upload]") {
+TEST_CASE(
+    "disk floor R04: 507 before writing past the floor and resumable after",
+    "[integration][upload]") {
   // A floor just above what is free now makes the very next write fail.
   char tmpl[] = "/tmp/vodd-tus-floor-XXXXXX";
   std::string root = mkdtemp(tmpl);
