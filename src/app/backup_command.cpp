@@ -253,6 +253,13 @@ Status RunBackup(const std::string& config_path, const std::string& dest_arg) {
   std::error_code ec;
   std::string dest = std::filesystem::absolute(dest_arg, ec).string();
   if (ec) return MakeError(ErrorCode::kInvalidArgument, dest_arg);
+  // Layout::Create would make a missing data_dir; a backup must not.
+  struct stat data_st {};
+  if (stat(cfg.storage.data_dir.c_str(), &data_st) != 0 ||
+      !S_ISDIR(data_st.st_mode)) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no data folder " + cfg.storage.data_dir);
+  }
   TRY(DropToDataOwner(cfg.storage.data_dir, dest));
   TRY(MakeDest(dest));
   TRY_ASSIGN(storage::Layout layout,

@@ -75,6 +75,11 @@ cleanup() {
     dpkg --purge vodd >/dev/null 2>&1
   fi
   rm -rf /etc/vodd /var/lib/vodd /var/cache/vodd /run/vodd /var/log/vodd
+  # deb-systemd-helper state, should a failed purge have left it (the test
+  # only runs where no vodd package was installed, so it is ours).
+  find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled \
+    /var/lib/systemd/deb-systemd-helper-masked -name 'vodd.service*' \
+    -exec rm -f {} + 2>/dev/null
   if [ "$USER_EXISTED" = no ] && getent passwd vodd >/dev/null; then
     # Anything still running as the user this test created is the test's.
     pkill -KILL -u vodd 2>/dev/null && sleep 0.5
