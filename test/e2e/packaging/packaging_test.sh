@@ -228,7 +228,8 @@ log "unit syscall filter: $(wc -l <"$WORK/syscalls.nr") syscalls allowed on x86-
 install -d -m 0750 -o vodd -g vodd /run/vodd
 # A free port (the default 8080 may be taken on a shared machine); the daemon
 # prints the one it got. Also exercises conf.d.
-printf '[server]\nlisten = 127.0.0.1:0\n' >/etc/vodd/conf.d/90-packaging-test.conf
+printf '[server]\nlisten = 127.0.0.1:0\n[pipeline]\nworkers = 1\nladder = 240:400\n' \
+  >/etc/vodd/conf.d/90-packaging-test.conf
 PORT=""
 # The unit's Environment= lines, as systemd would pass them.
 mapfile -t UNIT_ENV < <(sed -n 's/^Environment=//p' "$UNIT")
@@ -294,6 +295,35 @@ set -e
 [ $control_rc -eq 134 ] || { cat "$WORK/orc-control.log"; fail "ORC control: want abort (134), got $control_rc"; }
 log "ORC: JIT works under MDWE with the unit env; aborts without a usable folder (control)"
 
+# A real upload, transcoded by a `vodd worker` child of the packaged daemon
+# under the same sandbox, then played from the origin.
+gst-launch-1.0 -q videotestsrc num-buffers=60 \
+  ! video/x-raw,width=320,height=240,framerate=30/1 ! x264enc ! mp4mux name=m \
+  ! filesink location="$WORK/in.mp4" audiotestsrc num-buffers=90 ! audioconvert \
+  ! voaacenc ! m. || fail "could not make the test input"
+chmod 0644 "$WORK/in.mp4"
+TOKEN=$(as_vodd /usr/bin/vodd token create --config /etc/vodd/vodd.conf --name packaging-test |
+  grep -o 'vodd_[A-Za-z0-9_-]*' | head -1)
+[ -n "$TOKEN" ] || fail "vodd token create"
+as_vodd /usr/bin/vodd upload -q --server "http://127.0.0.1:$PORT" --token "$TOKEN" \
+  --state-file /var/lib/vodd/tmp/packaging-upload.json "$WORK/in.mp4" >"$WORK/upload.log" 2>&1 ||
+  { cat "$WORK/upload.log"; fail "vodd upload"; }
+VID=""
+for _ in $(seq 120); do
+  as_vodd /usr/bin/vodd videos --config /etc/vodd/vodd.conf >"$WORK/videos.txt" 2>&1 || true
+  VID=$(awk '$2 == "ready" {print $1; exit}' "$WORK/videos.txt")
+  [ -n "$VID" ] && break
+  if awk 'NR > 1 && $2 ~ /fail|dead/' "$WORK/videos.txt" | grep -q .; then
+    cat "$WORK/videos.txt" "$WORK/daemon.log"
+    fail "transcode failed under the sandbox"
+  fi
+  sleep 1
+done
+[ -n "$VID" ] || { cat "$WORK/videos.txt" "$WORK/daemon.log"; fail "upload not transcoded within 120 s"; }
+curl -fsS "http://127.0.0.1:$PORT/v/$VID/master.m3u8" >"$WORK/master.m3u8" || fail "origin master.m3u8"
+grep -q '^#EXTM3U' "$WORK/master.m3u8" || fail "master.m3u8 is not a playlist"
+log "upload transcoded by a vodd worker under the sandbox: video $VID ready and served"
+
 # vodd backup while the daemon runs, as root (drops to vodd).
 MEDIA=/var/lib/vodd/media/0123456789abcdef0123456789abcdef/1
 install -d -o vodd -g vodd -m 0750 /var/lib/vodd/media/0123456789abcdef0123456789abcdef "$MEDIA"
@@ -326,17 +356,20 @@ fi
 log "stop, restore from the backup (docs/operations.md), start"
 stop_daemon
 grep -q 'stopped cleanly' "$WORK/daemon.log" || { cat "$WORK/daemon.log"; fail "no clean stop in the log"; }
-rm -rf /var/lib/vodd/db /var/lib/vodd/media
+rm -rf /var/lib/vodd/db /var/lib/vodd/media /var/lib/vodd/sources
 install -d -o vodd -g vodd -m 0750 /var/lib/vodd/db
 install -o vodd -g vodd -m 0640 "$B/db/catalog.db" /var/lib/vodd/db/catalog.db
-cp -a "$B/media" /var/lib/vodd/media
-chown -R vodd:vodd /var/lib/vodd/media
+cp -a "$B/media" "$B/sources" /var/lib/vodd/
+chown -R vodd:vodd /var/lib/vodd
 cmp -s "$MEDIA/seg-00001.m4s" "$B/media/0123456789abcdef0123456789abcdef/1/seg-00001.m4s" ||
   fail "restored media"
 # (The daemon's garbage collection may now delete that test file: no catalog
 # row refers to it.)
 start_daemon
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || fail "/readyz after restore"
+curl -fsS "http://127.0.0.1:$PORT/v/$VID/master.m3u8" >"$WORK/master2.m3u8" ||
+  fail "restored video not served"
+cmp -s "$WORK/master.m3u8" "$WORK/master2.m3u8" || fail "restored playlist differs"
 [ "$(sqlite3 "file:$CATALOG?mode=ro" 'PRAGMA user_version')" = "$src_ver" ] || fail "restored schema"
 stop_daemon
 rm -f /etc/vodd/conf.d/90-packaging-test.conf
