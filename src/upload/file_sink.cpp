@@ -77,6 +77,10 @@ Status FileSink::Write(std::string_view data) {
     g_checksum_update(sum_, reinterpret_cast<const guchar*>(data.data()),
                       static_cast<gssize>(data.size()));
   }
+  // Start writeback of this piece now, so the fdatasync before the 204 only
+  // waits for the tail instead of the whole request body.
+  sync_file_range(fd_, static_cast<off_t>(pos_),
+                  static_cast<off_t>(data.size()), SYNC_FILE_RANGE_WRITE);
   pos_ += static_cast<int64_t>(data.size());
   // A request with a checksum may still be discarded, so it never checkpoints.
   if (!sum_ && o_.checkpoint_bytes > 0 &&

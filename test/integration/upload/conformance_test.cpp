@@ -663,3 +663,39 @@ TEST_CASE("every tus error maps to one status", "[integration][upload]") {
            st == 415 || st == 423 || st == 460 || st == 500 || st == 507));
   }
 }
+
+TEST_CASE(
+    "L03 lock not obtained within the bound: 423 with Retry-After, never 5xx",
+    "[integration][upload]") {
+  // A zero bound: the streaming PATCH cannot be stopped and persisted before
+  // the waiting HEAD's deadline fires.
+  TusServer s({.lock_wait = std::chrono::milliseconds(0)});
+  auto u = Create(s, "Upload-Length: 100000");
+  Raw raw(s.port());
+  raw.Send(PatchHead(u, 0, 100000));
+  raw.Send(Pattern(10000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Resp h = Req("HEAD", s.Url(u));
+  CHECK(h.status == 423);
+  CHECK(h.H("retry-after") == "1");
+  CHECK(h.H("tus-resumable") == "1.0.0");
+  // The stopped PATCH was still persisted; a retry sees its bytes.
+  CHECK(Eventually([&] { return Offset(s, u) == "10000"; }));
+}
+
+TEST_CASE("checkpoints make bytes durable in the catalog while a PATCH streams",
+          "[integration][upload]") {
+  TusServer s({.checkpoint_mib = 1});
+  auto u = Create(s, "Upload-Length: 8388608");
+  std::string data = Pattern(8 << 20);
+  Raw raw(s.port());
+  raw.Send(PatchHead(u, 0, 8 << 20));
+  raw.Send(data.substr(0, 3 << 20));
+  // No HEAD here (it would stop the PATCH): read the row directly.
+  CHECK(Eventually([&] { return s.Row(IdOf(u))->offset >= (2 << 20); }));
+  CHECK(s.Row(IdOf(u))->offset <= (3 << 20));
+  raw.Send(data.substr(3 << 20));
+  std::string resp = raw.Read(3000);
+  CHECK(resp.rfind("HTTP/1.1 204", 0) == 0);
+  CHECK(ReadFile(s.layout().UploadPath(IdOf(u))) == data);
+}
