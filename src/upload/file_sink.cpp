@@ -1,6 +1,8 @@
 #include "file_sink.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,21 +45,40 @@ Status FileSink::Open() {
 }
 
 Status FileSink::Write(std::string_view data) {
+  return Write(std::vector<std::string_view>{data});
+}
+
+Status FileSink::Write(const std::vector<std::string_view>& pieces) {
   if (error_) return tl::unexpected(*error_);
   auto fail = [this](Error e) -> Status {
     error_ = e;
     return tl::unexpected(std::move(e));
   };
+  size_t total = 0;
+  for (auto p : pieces) total += p.size();
+  if (total == 0) return Ok();
   if (auto st = Open(); !st) return fail(st.error());
   auto free_bytes = storage::FreeBytes(o_.free_space_path);
   if (!free_bytes) return fail(free_bytes.error());
-  if (*free_bytes - static_cast<int64_t>(data.size()) < o_.min_free_bytes) {
+  if (*free_bytes - static_cast<int64_t>(total) < o_.min_free_bytes) {
     return fail(Error{ErrorCode::kNoSpace, "free space below the floor"});
   }
   size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = pwrite(fd_, data.data() + done, data.size() - done,
-                       static_cast<off_t>(pos_) + static_cast<off_t>(done));
+  std::vector<iovec> iov;
+  while (done < total) {
+    iov.clear();
+    size_t skip = done;
+    for (auto p : pieces) {
+      if (skip >= p.size()) {
+        skip -= p.size();
+        continue;
+      }
+      iov.push_back({const_cast<char*>(p.data()) + skip, p.size() - skip});
+      skip = 0;
+      if (iov.size() == IOV_MAX) break;
+    }
+    ssize_t n = pwritev(fd_, iov.data(), static_cast<int>(iov.size()),
+                        static_cast<off_t>(pos_) + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -74,14 +95,16 @@ Status FileSink::Write(std::string_view data) {
     done += static_cast<size_t>(n);
   }
   if (sum_) {
-    g_checksum_update(sum_, reinterpret_cast<const guchar*>(data.data()),
-                      static_cast<gssize>(data.size()));
+    for (auto p : pieces) {
+      g_checksum_update(sum_, reinterpret_cast<const guchar*>(p.data()),
+                        static_cast<gssize>(p.size()));
+    }
   }
   // Start writeback of this piece now, so the fdatasync before the 204 only
   // waits for the tail instead of the whole request body.
-  sync_file_range(fd_, static_cast<off_t>(pos_),
-                  static_cast<off_t>(data.size()), SYNC_FILE_RANGE_WRITE);
-  pos_ += static_cast<int64_t>(data.size());
+  sync_file_range(fd_, static_cast<off_t>(pos_), static_cast<off_t>(total),
+                  SYNC_FILE_RANGE_WRITE);
+  pos_ += static_cast<int64_t>(total);
   // A request with a checksum may still be discarded, so it never checkpoints.
   if (!sum_ && o_.checkpoint_bytes > 0 &&
       pos_ - synced_ >= o_.checkpoint_bytes) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vodd/core/result.h"
 #include "vodd/upload/tus.h"
@@ -39,6 +40,8 @@ class FileSink {
   // Appends. Errors: kNoSpace (floor or ENOSPC; nothing partial is kept),
   // kIo. After an error every later Write fails the same way.
   Status Write(std::string_view data);
+  // As Write, for several pieces written with one pwritev.
+  Status Write(const std::vector<std::string_view>& pieces);
 
   struct Outcome {
     int64_t durable_offset = 0;  // fdatasync'ed end of the file

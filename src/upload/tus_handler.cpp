@@ -84,6 +84,17 @@ bool HasScope(const std::string& scopes, std::string_view want) {
 
 struct Transfer;
 
+// Body blocks from libsoup on their way to the I/O thread (refcounted GBytes,
+// unreferenced on whichever thread drops the list).
+struct BytesList : std::vector<GBytes*> {
+  BytesList() = default;
+  BytesList(const BytesList&) = delete;
+  BytesList& operator=(const BytesList&) = delete;
+  ~BytesList() {
+    for (GBytes* b : *this) g_bytes_unref(b);
+  }
+};
+
 // Per-request state, attached to the SoupServerMessage by the early handler.
 struct Request {
   std::string method;
@@ -122,7 +133,8 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   std::optional<int64_t> new_length;
   std::optional<Checksum> checksum;
   bool creation = false;  // POST with body: answer 201
-  std::string buf;
+  std::shared_ptr<BytesList> buf = std::make_shared<BytesList>();
+  size_t buffered = 0;  // bytes in buf
   int64_t received = 0;
   int64_t inflight = 0;
   bool paused = false;
@@ -465,8 +477,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
   void Chunk(Transfer& t, GBytes* chunk) {
     if (t.phase != Transfer::Phase::kStreaming) return;
     t.last_read_ms = clock.NowMonotonicMs();
-    gsize size = 0;
-    const char* data = static_cast<const char*>(g_bytes_get_data(chunk, &size));
+    gsize size = g_bytes_get_size(chunk);
     if (bytes_total) bytes_total->Inc(static_cast<double>(size));
     if (t.discard) return;
     int64_t room = t.limit - t.received;
@@ -476,9 +487,16 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
       if (!t.error) t.error = t.limit_error;
       t.discard = true;
     }
-    t.buf.append(data, take);
+    // Keep libsoup's block (a reference, no copy); the I/O thread writes
+    // the collected blocks with one pwritev.
+    if (take == size) {
+      t.buf->push_back(g_bytes_ref(chunk));
+    } else if (take > 0) {
+      t.buf->push_back(g_bytes_new_from_bytes(chunk, 0, take));
+    }
+    t.buffered += take;
     t.received += static_cast<int64_t>(take);
-    if (t.buf.size() >= kFlushBytes) Flush(t);
+    if (t.buffered >= kFlushBytes) Flush(t);
     if (t.inflight >= kPauseInflight && !t.paused && t.msg) {
       t.paused = true;
       soup_server_message_pause(t.msg.get());
@@ -486,17 +504,24 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
   }
 
   void Flush(Transfer& t) {
-    if (t.buf.empty()) return;
-    auto data = std::make_shared<std::string>(std::move(t.buf));
-    t.buf.clear();
-    t.buf.reserve(kFlushBytes + 8192);
-    int64_t n = static_cast<int64_t>(data->size());
+    if (t.buffered == 0) return;
+    std::shared_ptr<BytesList> data = std::move(t.buf);
+    t.buf = std::make_shared<BytesList>();
+    int64_t n = static_cast<int64_t>(t.buffered);
+    t.buffered = 0;
     t.inflight += n;
     auto self = t.shared_from_this();
     auto sink = t.sink;
     std::weak_ptr<Impl> weak = weak_from_this();
     io.Post([this, weak, self, sink, data, n] {
-      Status st = sink->Write(*data);
+      std::vector<std::string_view> pieces;
+      pieces.reserve(data->size());
+      for (GBytes* b : *data) {
+        gsize len = 0;
+        const char* p = static_cast<const char*>(g_bytes_get_data(b, &len));
+        pieces.emplace_back(p, len);
+      }
+      Status st = sink->Write(pieces);
       if (!weak.lock()) return;
       OnHttp([self, n, st](Impl& impl) { impl.Written(*self, n, st); });
     });
