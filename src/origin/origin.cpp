@@ -194,6 +194,8 @@ struct Origin::Impl {
   Counter* segment_misses = nullptr;
   Counter* catalog_hits = nullptr;
   Counter* catalog_misses = nullptr;
+  Counter* catalog_loads = nullptr;
+  Counter* file_loads = nullptr;
   Gauge* cache_bytes = nullptr;
   std::unordered_map<int, Counter*> responses;
 
@@ -285,6 +287,7 @@ struct Origin::Impl {
   void StartVersionLoad(const std::string& key, const std::string& video,
                         int64_t version) {
     if (!versions_loading.insert(key).second) return;
+    catalog_loads->Inc();
     std::weak_ptr<int> weak = alive;
     storage::Layout lay = layout;
     GMainContext* c = ctx;
@@ -348,6 +351,7 @@ struct Origin::Impl {
     auto& waiters = file_waiters[rel];
     waiters.push_back(std::move(cb));
     if (waiters.size() > 1) return;
+    file_loads->Inc();
     std::weak_ptr<int> weak = alive;
     GMainContext* c = ctx;
     int fd = root_fd;
@@ -650,6 +654,12 @@ Result<std::unique_ptr<Origin>> Origin::Create(const Options& opts,
                                              misses, {{"cache", "segment"}});
   impl->catalog_misses = metrics->GetCounter("vodd_origin_cache_misses_total",
                                              misses, {{"cache", "catalog"}});
+  const char* loads =
+      "Loads run on the origin's loader threads (after single-flight).";
+  impl->catalog_loads = metrics->GetCounter("vodd_origin_loads_total", loads,
+                                            {{"kind", "catalog"}});
+  impl->file_loads =
+      metrics->GetCounter("vodd_origin_loads_total", loads, {{"kind", "file"}});
   impl->cache_bytes = metrics->GetGauge("vodd_origin_cache_bytes",
                                         "Bytes held by the hot-segment cache.");
   return std::unique_ptr<Origin>(new Origin(std::move(impl)));

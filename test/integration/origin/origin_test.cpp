@@ -4,6 +4,8 @@
 // cookie), the origin secret, and the metrics they leave behind.
 #include <unistd.h>
 
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "integration/origin/harness.h"
@@ -450,6 +452,25 @@ TEST_CASE("metrics count responses and bytes", "[integration][origin]") {
         1);
   CHECK(CounterValue(m, "vodd_origin_cache_hits_total{cache=\"segment\"}") ==
         1);
+}
+
+TEST_CASE("concurrent misses share one load", "[integration][origin]") {
+  OriginHarness h;
+  auto v = h.Publish(kVideo, 3);
+  constexpr int kClients = 8;
+  std::vector<std::thread> clients;
+  std::vector<Response> got(kClients);
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] { got[i] = Fetch(h.Url(V("3/v720/3.m4s"))); });
+  }
+  for (auto& t : clients) t.join();
+  for (const auto& r : got) {
+    CHECK(r.status == 200);
+    CHECK(Sha256Hex(r.body) == v.renditions[0].segments[2].hash);
+  }
+  auto& m = h.metrics();
+  CHECK(CounterValue(m, "vodd_origin_loads_total{kind=\"file\"}") == 1);
+  CHECK(CounterValue(m, "vodd_origin_loads_total{kind=\"catalog\"}") == 1);
 }
 
 }  // namespace
