@@ -258,8 +258,12 @@ void AddWorker(CLI::App& cli, std::function<int()>& run) {
   cmd->group("");  // internal: hidden from --help
   cmd->callback([&run] {
     run = [] {
+      // The protocol gets a private copy of stdout; fd 1 becomes stderr so
+      // that a library printing to stdout cannot corrupt the JSON lines.
+      int protocol_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+      if (protocol_fd < 0 || dup2(2, 1) < 0) return 2;
       gst_init(nullptr, nullptr);
-      return pipeline::RunWorker(0, 1, pipeline::RunTranscodeJob);
+      return pipeline::RunWorker(0, protocol_fd, pipeline::RunTranscodeJob);
     };
   });
 }

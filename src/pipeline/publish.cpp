@@ -173,16 +173,28 @@ Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout) {
   }
 
   // 3. Media the catalog does not reference.
-  for (const auto& video_id : ListDir(layout.MediaRoot())) {
-    if (!IsLowerHex(video_id, 32)) {
-      LOG_WARN("pipeline", "unexpected entry media/{} left alone", video_id);
-      continue;
+  std::vector<std::string> video_ids;
+  for (auto& name : ListDir(layout.MediaRoot())) {
+    if (IsLowerHex(name, 32)) {
+      video_ids.push_back(std::move(name));
+    } else {
+      LOG_WARN("pipeline", "unexpected entry media/{} left alone", name);
     }
-    auto ref =
-        writer.Call<std::optional<int64_t>>([id = video_id](catalog::Db& db) {
-          return catalog::ReferencedVersion(db, id);
-        });
-    if (!ref) return tl::unexpected(ref.error());
+  }
+  // One transaction for all lookups, however many videos there are.
+  using Refs = std::vector<std::optional<int64_t>>;
+  auto refs = writer.Call<Refs>([&video_ids](catalog::Db& db) -> Result<Refs> {
+    Refs out;
+    for (const auto& id : video_ids) {
+      TRY_ASSIGN(auto one, catalog::ReferencedVersion(db, id));
+      out.push_back(one);
+    }
+    return out;
+  });
+  if (!refs) return tl::unexpected(refs.error());
+  for (size_t i = 0; i < video_ids.size(); ++i) {
+    const std::string& video_id = video_ids[i];
+    const std::optional<int64_t>* ref = &(*refs)[i];
     std::string dir = layout.VideoDir(video_id);
     if (!*ref) {
       LOG_INFO("pipeline", "removing media of unknown video {}", video_id);
