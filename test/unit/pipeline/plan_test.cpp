@@ -45,7 +45,7 @@ TEST_CASE("plan: landscape 1080p30 gets the whole default ladder", "[plan]") {
   CHECK(plan.gop_frames == 60);
 }
 
-TEST_CASE("plan: never upscale; a 720p source starts at 720", "[plan]") {
+TEST_CASE("plan: never upscale, a 720p source starts at 720", "[plan]") {
   auto plan = PlanLadder(Video(1280, 720), kDefaults).value();
   CHECK(Sizes(plan) == std::vector<std::string>{"v720:1280x720@3000",
                                                 "v480:854x480@1200",
