@@ -54,8 +54,8 @@ void Server::HandleEarly(const std::string& prefix, Handler h) {
   // libsoup keeps one handler record per path: without a normal callback on
   // the same path, requests under `prefix` would end with an empty 500
   // instead of reaching the routes registered with Handle().
-  soup_server_add_handler(server_.get(), prefix.c_str(), &Server::OnRequest, this,
-                          nullptr);
+  soup_server_add_handler(server_.get(), prefix.c_str(), &Server::OnRequest,
+                          this, nullptr);
 }
 
 void Server::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path,

@@ -189,7 +189,7 @@ void CheckPublished(Env& env, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("ingest → ready with renditions; a text file fails with a reason",
+TEST_CASE("ingest → ready with renditions and a text file fails with a reason",
           "[e2e][pipeline]") {
   Env env;
   MakeSource(env.dir / "clip.mp4", 3, 320, 240);

@@ -137,7 +137,7 @@ TEST_CASE("idempotency key: the same video enqueues one job", "[jobs]") {
   CHECK(all->size() == 1);
 }
 
-TEST_CASE("lease expiry is the visibility timeout; heartbeat extends it",
+TEST_CASE("lease expiry is the visibility timeout and heartbeat extends it",
           "[jobs]") {
   TempCatalog c;
   FakeClock clock;

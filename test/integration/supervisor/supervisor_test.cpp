@@ -218,7 +218,7 @@ TEST_CASE("a media error from the worker dead-letters at once with its reason",
   CHECK(f.Video(video).error == "This appears to be a text file");
 }
 
-TEST_CASE("progress is persisted; cancel stops the running worker",
+TEST_CASE("progress is persisted and cancel stops the running worker",
           "[supervisor]") {
   Fixture f;
   f.Script("while :; do progress 0.5; sleep 0.05; done\n");
@@ -286,7 +286,7 @@ TEST_CASE(
   CHECK(f.StagingEntries() == 0);
 }
 
-TEST_CASE("deleting a video removes rows, media and source; a crash resumes",
+TEST_CASE("deleting a video removes rows, media and source and a crash resumes",
           "[supervisor]") {
   Fixture f;
   f.Script(kSucceed);
