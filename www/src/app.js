@@ -88,9 +88,14 @@ function bar(fraction) {
   inner.style.width = `${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%`;
   return h('div', { class: 'bar', role: 'progressbar', 'aria-valuenow': Math.round(fraction * 100) }, inner);
 }
+// Runs `fn` now and every `ms` until the page changes; a failed poll is
+// shown once and retried at the next tick.
 function every(ms, fn) {
-  fn();
-  state.timers.push(setInterval(fn, ms));
+  const run = () => Promise.resolve().then(fn).catch((e) => {
+    if (state.user) toast(e.message, true);
+  });
+  run();
+  state.timers.push(setInterval(run, ms));
 }
 function copyBox(value, label) {
   const input = h('input', { readonly: true, value, 'aria-label': label });
@@ -196,6 +201,7 @@ function startApp() {
 }
 
 document.getElementById('logout').addEventListener('click', async () => {
+  stopTimers();
   try { await api('POST', '/auth/logout'); } catch (_) { /* the session may be gone already */ }
   state.user = null;
   state.csrf = null;
