@@ -1,5 +1,6 @@
 // Password hashing, tokens, cookies and signatures; see vodd/admin/auth.h.
 #include "vodd/admin/auth.h"
+#include "vodd/core/strings.h"
 
 #include <sodium.h>
 
@@ -22,13 +23,7 @@ bool IsB64Url(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
+std::string_view Trim(std::string_view s) { return TrimOws(s); }
 
 }  // namespace
 

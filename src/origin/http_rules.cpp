@@ -1,5 +1,6 @@
 // Range, conditional and Accept-Encoding rules (see http_rules.h).
 #include "vodd/origin/http_rules.h"
+#include "vodd/core/strings.h"
 
 #include <optional>
 #include <string>
@@ -10,13 +11,7 @@
 namespace vodd::origin {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
+std::string_view Trim(std::string_view s) { return TrimOws(s); }
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

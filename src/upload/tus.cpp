@@ -1,5 +1,6 @@
 // Pure tus protocol parsing. See vodd/upload/tus.h.
 #include "vodd/upload/tus.h"
+#include "vodd/core/strings.h"
 
 #include <algorithm>
 #include <array>
@@ -74,13 +75,7 @@ bool IsKeyChar(char c) {
          c == '-';
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
+std::string_view Trim(std::string_view s) { return TrimOws(s); }
 
 std::string ToUpper(std::string_view s) {
   std::string out(s);
