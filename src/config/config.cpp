@@ -302,9 +302,10 @@ const std::vector<Option>& Table() {
              "Target CMAF segment duration in seconds.", true, 2, 6,
              &Config::pipeline, &PipelineConfig::segment_seconds),
       StrOpt("pipeline", "encoder",
-             "H.264 encoder: x264 (ugly set, GPL) or openh264 (bad set, BSD).",
+             "H.264 encoder: x264 (GStreamer ugly set, GPL-2.0+); the only one "
+             "built so far.",
              true, &Config::pipeline, &PipelineConfig::encoder,
-             OneOf({"x264", "openh264"})),
+             OneOf({"x264"})),
       StrOpt("pipeline", "x264_preset", "x264 speed preset.", true,
              &Config::pipeline, &PipelineConfig::x264_preset,
              OneOf({"ultrafast", "superfast", "veryfast", "faster", "fast",
