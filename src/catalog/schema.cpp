@@ -213,6 +213,55 @@ CREATE TABLE webhook_deliveries(
 ) STRICT;
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
 )sql",
+    // 2: split-and-stitch job groups and fair ordering. SQLite cannot alter
+    // a CHECK, so the jobs table is rebuilt (nothing references it).
+    //   kind: transcode (a whole video; may split itself into a group),
+    //         chunk (video rungs of one time range), audio (the whole audio
+    //         track), stitch (assembles the group's outputs and publishes).
+    //   state 'waiting': a stitch whose chunk/audio siblings are not all done.
+    //   parent_id: for chunk/audio/stitch, the transcode job that split.
+    //   fair_key: the claim order after priority, an earliest-deadline key:
+    //         when the work became visible + its estimated work in ms, so a
+    //         short clip queued after a long film is claimed before most of
+    //         the film, and nothing waits forever.
+    R"sql(
+CREATE TABLE jobs_v2(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK(kind IN ('transcode','chunk','audio','stitch')),
+  video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+  idem_key TEXT NOT NULL UNIQUE,
+  payload TEXT NOT NULL DEFAULT '{}',
+  state TEXT NOT NULL CHECK(state IN ('waiting','queued','leased','done','dead','cancelled')),
+  priority INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 3,
+  run_after INTEGER NOT NULL,
+  lease_owner TEXT,
+  lease_token INTEGER NOT NULL DEFAULT 0,
+  lease_until INTEGER,
+  progress REAL NOT NULL DEFAULT 0,     -- 0..1
+  fps REAL,
+  eta_ms INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  parent_id INTEGER REFERENCES jobs_v2(id) ON DELETE CASCADE,
+  fair_key INTEGER NOT NULL DEFAULT 0
+) STRICT;
+INSERT INTO jobs_v2(id,kind,video_id,idem_key,payload,state,priority,attempts,
+  max_attempts,run_after,lease_owner,lease_token,lease_until,progress,fps,
+  eta_ms,last_error,created_at,updated_at,started_at,finished_at,fair_key)
+SELECT id,kind,video_id,idem_key,payload,state,priority,attempts,max_attempts,
+  run_after,lease_owner,lease_token,lease_until,progress,fps,eta_ms,last_error,
+  created_at,updated_at,started_at,finished_at,run_after FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_ready ON jobs(state, priority DESC, fair_key, id);
+CREATE INDEX jobs_video ON jobs(video_id);
+CREATE INDEX jobs_parent ON jobs(parent_id);
+)sql",
 };
 
 }  // namespace

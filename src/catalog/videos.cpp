@@ -1,5 +1,7 @@
 #include "vodd/catalog/videos.h"
 
+#include "vodd/catalog/jobs.h"
+
 #include <fmt/format.h>
 
 namespace vodd::catalog {
@@ -56,14 +58,15 @@ Result<int64_t> CreateVideoWithJob(Db& db, const NewVideo& v, int64_t now_ms,
       db.Prepare(
           "INSERT INTO "
           "jobs(kind,video_id,idem_key,payload,state,priority,max_attempts,"
-          "run_after,created_at,updated_at) "
-          "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5,?5) "
+          "run_after,created_at,updated_at,fair_key) "
+          "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5,?5,?6) "
           "ON CONFLICT(idem_key) DO UPDATE SET idem_key=idem_key RETURNING "
           "id"));
   job.Bind(1, v.id)
       .Bind(2, fmt::format("transcode:{}:1", v.id))
       .Bind(3, v.priority);
   job.Bind(4, max_attempts).Bind(5, now_ms);
+  job.Bind(6, now_ms + EstimatedWorkMs(v.source_size));
   TRY_ASSIGN(bool row, job.Step());
   if (!row) return MakeError(ErrorCode::kInternal, "job insert returned no id");
   int64_t id = job.Int(0);
