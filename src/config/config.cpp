@@ -330,6 +330,17 @@ const std::vector<Option>& Table() {
       IntOpt("pipeline", "thumb_width",
              "Width of each sprite thumbnail in pixels.", true, 64, 640,
              &Config::pipeline, &PipelineConfig::thumb_width),
+      IntOpt("pipeline", "split_threshold_s",
+             "Sources with video longer than this many seconds are cut into "
+             "chunks encoded as separate jobs in parallel, then stitched; 0 "
+             "never splits (on 2 cores one pipeline is faster, see "
+             "docs/benchmarks.md).",
+             true, 0, 86400, &Config::pipeline,
+             &PipelineConfig::split_threshold_s),
+      IntOpt("pipeline", "chunk_seconds",
+             "Target chunk length for split sources, rounded to whole "
+             "segments.",
+             true, 4, 3600, &Config::pipeline, &PipelineConfig::chunk_seconds),
       IntOpt("origin", "manifest_max_age_s",
              "Browser max-age of manifests, seconds.", true, 0, 86400,
              &Config::origin, &OriginConfig::manifest_max_age_s),
@@ -589,6 +600,34 @@ std::string RenderMarkdown() {
                        o.doc);
   }
   return out;
+}
+
+std::vector<std::string> ChangedOptions(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  for (const auto& o : Table()) {
+    if (o.get(a) != o.get(b))
+      out.push_back(std::string(o.section) + "." + o.key);
+  }
+  return out;
+}
+
+Config KeepRestartOptions(Config next, const Config& running,
+                          std::vector<std::string>* kept) {
+  for (const auto& o : Table()) {
+    if (o.live) continue;
+    std::string value = o.get(running);
+    if (o.get(next) == value) continue;
+    o.set(next, value);
+    if (kept) kept->push_back(std::string(o.section) + "." + o.key);
+  }
+  return next;
+}
+
+bool IsLiveOption(const std::string& field) {
+  for (const auto& o : Table()) {
+    if (field == std::string(o.section) + "." + o.key) return o.live;
+  }
+  return false;
 }
 
 std::vector<OptionDoc> Options() {

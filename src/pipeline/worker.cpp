@@ -68,14 +68,14 @@ int RunWorker(int in_fd, int out_fd, const Engine& engine) {
     return 2;
   }
   SetLogLevel(job->log_level);
-  LOG_INFO("worker", "job {} (lease {}): {} → {}", job->job_id,
-           job->lease_token, job->source, job->out_dir);
+  LOG_INFO("worker", "job {} (lease {}, {}): {} → {}", job->job_id,
+           job->lease_token, job->kind, job->source, job->out_dir);
 
   std::mutex mutex;  // guards latest, fresh, result
   std::condition_variable cv;
   ProgressMsg latest;
   bool fresh = false;
-  std::optional<Result<catalog::PublishedVersion>> result;
+  std::optional<Result<JobOutcome>> result;
   std::atomic<bool> cancel{false};
 
   std::thread runner([&] {
@@ -115,7 +115,14 @@ int RunWorker(int in_fd, int out_fd, const Engine& engine) {
     WriteLine(out_fd, EncodeMsg(ErrorMsg{result->error()}));
     return 1;
   }
-  WriteLine(out_fd, EncodeMsg(ResultMsg{std::move(**result)}));
+  if (auto* split = std::get_if<SplitPlan>(&**result)) {
+    LOG_INFO("worker", "job {}: split into {} chunks", job->job_id,
+             split->chunks.size());
+    WriteLine(out_fd, EncodeMsg(SplitMsg{std::move(*split)}));
+    return 0;
+  }
+  WriteLine(out_fd, EncodeMsg(ResultMsg{std::get<catalog::PublishedVersion>(
+                        std::move(**result))}));
   return 0;
 }
 

@@ -118,7 +118,9 @@ json PipelineToJson(const config::PipelineConfig& p) {
               {"max_fps", p.max_fps},
               {"stall_timeout_s", p.stall_timeout_s},
               {"sprite_interval_s", p.sprite_interval_s},
-              {"thumb_width", p.thumb_width}};
+              {"thumb_width", p.thumb_width},
+              {"split_threshold_s", p.split_threshold_s},
+              {"chunk_seconds", p.chunk_seconds}};
 }
 
 config::PipelineConfig PipelineFromJson(const json& j) {
@@ -136,6 +138,8 @@ config::PipelineConfig PipelineFromJson(const json& j) {
   j.at("stall_timeout_s").get_to(p.stall_timeout_s);
   j.at("sprite_interval_s").get_to(p.sprite_interval_s);
   j.at("thumb_width").get_to(p.thumb_width);
+  p.split_threshold_s = j.value("split_threshold_s", p.split_threshold_s);
+  p.chunk_seconds = j.value("chunk_seconds", p.chunk_seconds);
   return p;
 }
 
@@ -154,7 +158,81 @@ catalog::PublishedVersion PublishedFromJson(const json& j) {
   return p;
 }
 
+json ChunkToJson(const ChunkSpec& c) {
+  return json{{"index", c.index},
+              {"start_ms", c.start_ms},
+              {"end_ms", c.end_ms},
+              {"first_segment", c.first_segment}};
+}
+
+ChunkSpec ChunkFromJson(const json& j) {
+  ChunkSpec c;
+  j.at("index").get_to(c.index);
+  j.at("start_ms").get_to(c.start_ms);
+  j.at("end_ms").get_to(c.end_ms);
+  j.at("first_segment").get_to(c.first_segment);
+  return c;
+}
+
+json SplitToJson(const SplitPlan& p) {
+  json chunks = json::array();
+  for (const auto& c : p.chunks) chunks.push_back(ChunkToJson(c));
+  return json{{"plan_json", p.plan_json},
+              {"chunks", chunks},
+              {"duration_ms", p.duration_ms},
+              {"audio", p.audio}};
+}
+
+SplitPlan SplitFromJson(const json& j) {
+  SplitPlan p;
+  j.at("plan_json").get_to(p.plan_json);
+  for (const auto& c : j.at("chunks")) p.chunks.push_back(ChunkFromJson(c));
+  j.at("duration_ms").get_to(p.duration_ms);
+  j.at("audio").get_to(p.audio);
+  return p;
+}
+
 }  // namespace
+
+std::string ChunkPayload(const SplitPlan& plan, int chunk_index) {
+  return json{{"plan", SplitToJson(plan)},
+              {"chunk", ChunkToJson(plan.chunks.at(size_t(chunk_index)))}}
+      .dump();
+}
+
+std::string AudioPayload(const SplitPlan& plan) {
+  return json{{"plan", SplitToJson(plan)}}.dump();
+}
+
+std::string StitchPayload(const SplitPlan& plan) {
+  return json{{"plan", SplitToJson(plan)}, {"chunks", plan.chunks.size()}}
+      .dump();
+}
+
+Result<SplitPlan> PayloadPlan(const std::string& payload) {
+  try {
+    return SplitFromJson(json::parse(payload).at("plan"));
+  } catch (const json::exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("bad job payload: ") + e.what());
+  }
+}
+
+Result<ChunkSpec> PayloadChunk(const std::string& payload) {
+  TRY_ASSIGN(SplitPlan plan, PayloadPlan(payload));
+  try {
+    ChunkSpec c = ChunkFromJson(json::parse(payload).at("chunk"));
+    if (c.index < 0 || size_t(c.index) >= plan.chunks.size() ||
+        !(plan.chunks[size_t(c.index)] == c)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "job payload: chunk not in its plan");
+    }
+    return c;
+  } catch (const json::exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("bad job payload: ") + e.what());
+  }
+}
 
 ErrorCode ErrorCodeFromName(const std::string& name) {
   for (int i = 0; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
@@ -170,7 +248,10 @@ std::string EncodeJob(const WorkerJob& job) {
               {"source", job.source},
               {"out_dir", job.out_dir},
               {"pipeline", PipelineToJson(job.pipeline)},
-              {"log_level", static_cast<int>(job.log_level)}}
+              {"log_level", static_cast<int>(job.log_level)},
+              {"kind", job.kind},
+              {"payload", job.payload},
+              {"inputs", job.inputs}}
       .dump();
 }
 
@@ -185,6 +266,14 @@ Result<WorkerJob> DecodeJob(const std::string& line) {
     job.pipeline = PipelineFromJson(j.at("pipeline"));
     job.log_level = static_cast<LogLevel>(std::clamp(
         j.value("log_level", 1), 0, static_cast<int>(LogLevel::kError)));
+    job.kind = j.value("kind", std::string("transcode"));
+    job.payload = j.value("payload", std::string("{}"));
+    job.inputs = j.value("inputs", std::vector<std::string>());
+    if (job.kind != "transcode" && job.kind != "chunk" && job.kind != "audio" &&
+        job.kind != "stitch") {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "bad worker job: unknown kind " + job.kind);
+    }
     return job;
   } catch (const json::exception& e) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -202,6 +291,8 @@ std::string EncodeMsg(const WorkerMsg& msg) {
              {"eta_ms", p->eta_ms}};
   } else if (const auto* r = std::get_if<ResultMsg>(&msg)) {
     j = json{{"type", "result"}, {"published", PublishedToJson(r->published)}};
+  } else if (const auto* sp = std::get_if<SplitMsg>(&msg)) {
+    j = json{{"type", "split"}, {"plan", SplitToJson(sp->plan)}};
   } else {
     const auto& e = std::get<ErrorMsg>(msg).error;
     j = json{{"type", "error"},
@@ -226,6 +317,8 @@ Result<WorkerMsg> DecodeMsg(const std::string& line) {
     }
     if (type == "result")
       return WorkerMsg(ResultMsg{PublishedFromJson(j.at("published"))});
+    if (type == "split")
+      return WorkerMsg(SplitMsg{SplitFromJson(j.at("plan"))});
     if (type == "error") {
       return WorkerMsg(
           ErrorMsg{Error{ErrorCodeFromName(j.at("code").get<std::string>()),

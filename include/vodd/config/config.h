@@ -65,6 +65,10 @@ struct PipelineConfig {
   int stall_timeout_s = 120;
   int sprite_interval_s = 10;
   int thumb_width = 160;
+  // Split-and-stitch: sources with video longer than split_threshold_s
+  // (0: never) are encoded as chunks of about chunk_seconds in parallel.
+  int split_threshold_s = 0;
+  int chunk_seconds = 60;
   bool operator==(const PipelineConfig&) const = default;
 };
 
@@ -128,6 +132,15 @@ struct OptionDoc {
   bool live;  // applies without a restart when changed in the catalog
 };
 std::vector<OptionDoc> Options();
+
+// "section.key" of every option whose value differs between `a` and `b`.
+std::vector<std::string> ChangedOptions(const Config& a, const Config& b);
+// `next` with every restart-only option set back to its value in
+// `running`; the names of those that differed are appended to `kept`.
+Config KeepRestartOptions(Config next, const Config& running,
+                          std::vector<std::string>* kept);
+// Whether "section.key" applies without a restart (false for unknown names).
+bool IsLiveOption(const std::string& field);
 
 // Workers to run when pipeline.workers == 0.
 int EffectiveWorkers(const PipelineConfig& p);

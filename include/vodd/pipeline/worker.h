@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <variant>
 
 #include "vodd/catalog/media_types.h"
 #include "vodd/core/result.h"
@@ -12,9 +13,13 @@
 
 namespace vodd::pipeline {
 
+// What a job produced: output to publish (or, for chunk/audio jobs, a part
+// of it), or the decision to split (a "transcode" job, nothing written).
+using JobOutcome = std::variant<catalog::PublishedVersion, SplitPlan>;
+
 // What the worker runs for a job. `progress` may be called from any thread
 // (it only copies); `cancel` becomes true on SIGTERM/SIGINT.
-using Engine = std::function<Result<catalog::PublishedVersion>(
+using Engine = std::function<Result<JobOutcome>(
     const WorkerJob& job,
     const std::function<void(const ProgressMsg&)>& progress,
     const std::atomic<bool>* cancel)>;
@@ -26,9 +31,14 @@ using Engine = std::function<Result<catalog::PublishedVersion>(
 // Call from main, before any other thread exists.
 int RunWorker(int in_fd, int out_fd, const Engine& engine);
 
-// The real engine: Probe → PlanLadder → Transcode into job.out_dir; the
-// result's duration_ms is the probed duration.
-Result<catalog::PublishedVersion> RunTranscodeJob(
+// The real engine, by job.kind:
+//   transcode  Probe → PlanLadder → (SplitPlan when the source is longer than
+//              split_threshold_s) or Transcode into job.out_dir
+//   chunk      TranscodeChunk of the payload's chunk (video rungs only)
+//   audio      TranscodeAudio of the whole source ("a0")
+//   stitch     Stitch(job.inputs) into job.out_dir
+// Errors: kInvalidArgument for a bad payload, else those of the step.
+Result<JobOutcome> RunTranscodeJob(
     const WorkerJob& job,
     const std::function<void(const ProgressMsg&)>& progress,
     const std::atomic<bool>* cancel);
