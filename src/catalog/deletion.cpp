@@ -18,10 +18,11 @@ Result<std::string> MarkVideoDeleting(Db& db, const std::string& video_id,
   s.Reset();
   TRY_ASSIGN(
       Stmt jobs,
-      db.Prepare("UPDATE jobs SET state='cancelled', lease_owner=NULL, "
-                 "lease_until=NULL, "
-                 "last_error='video deleted', finished_at=?2, updated_at=?2 "
-                 "WHERE video_id=?1 AND state IN ('queued','leased')"));
+      db.Prepare(
+          "UPDATE jobs SET state='cancelled', lease_owner=NULL, "
+          "lease_until=NULL, "
+          "last_error='video deleted', finished_at=?2, updated_at=?2 "
+          "WHERE video_id=?1 AND state IN ('queued','leased','waiting')"));
   jobs.Bind(1, video_id).Bind(2, now_ms);
   TRY(jobs.Run());
   TRY_ASSIGN(

@@ -8,18 +8,33 @@
 //        (dead|cancelled)        ExpireLeases     │   or permanent) ─► dead
 //                                ReleaseNodeLeases│
 //                                ReleaseLease     │
-//   CancelJob: queued|leased ─► cancelled ◄───────┘
+//   CancelJob: queued|leased|waiting ─► cancelled ◄┘
+//
+// Split-and-stitch groups (a long source): the transcode job's worker plans
+// chunks instead of encoding, and SplitJob turns the transcode job 'done'
+// and inserts its group (parent_id = the transcode job) in one transaction:
+//
+//   transcode ──SplitJob──► done
+//      ├─ chunk 0..n-1 ─► queued ─► … ─► done ─┐ CompleteJob of the last
+//      ├─ audio        ─► queued ─► … ─► done ─┤ chunk/audio: stitch
+//      └─ stitch       ─► waiting ◄────────────┘ waiting → queued
+//                            └─► queued ─► leased ─► done (PublishStaged)
+//
+// A dead chunk/audio job fails the video and leaves the stitch waiting;
+// RetryJob requeues that one job alone. CancelJob of any member cancels the
+// whole group; RetryJob of a cancelled member requeues the group's cancelled
+// members (stitch back to waiting).
 //
 // Every lease carries a token (jobs.lease_token, bumped by each claim). All
-// calls that act on a lease (Heartbeat, CompleteJob, FailJob, ReleaseLease)
-// match id AND token AND state='leased'; a holder whose lease expired and
-// was claimed again, or whose job was cancelled, gets kConflict and must
-// abandon its work. This is what makes "a late worker's completion is
-// rejected" true.
+// calls that act on a lease (Heartbeat, CompleteJob, FailJob, ReleaseLease,
+// SplitJob) match id AND token AND state='leased'; a holder whose lease
+// expired and was claimed again, or whose job was cancelled, gets kConflict
+// and must abandon its work. This is what makes "a late worker's completion
+// is rejected" true.
 //
 // Threading: every function takes the caller's Db. Mutations must run on the
 // writer (catalog::Writer::Post/Call), each inside its transaction; readers
-// (ListJobs, GetJob, CountJobs) may use a read-only connection.
+// (ListJobs, GetJob, CountJobs, ListGroup) may use a read-only connection.
 #pragma once
 
 #include <cstdint>
@@ -35,11 +50,11 @@ namespace vodd::catalog {
 
 struct Job {
   int64_t id = 0;
-  std::string kind;  // "transcode"
+  std::string kind;  // transcode | chunk | audio | stitch
   std::string video_id;
   std::string idem_key;
   std::string payload;  // JSON, "{}" for transcode
-  std::string state;    // queued | leased | done | dead | cancelled
+  std::string state;    // waiting | queued | leased | done | dead | cancelled
   int64_t priority = 0;
   int64_t attempts = 0, max_attempts = 0;
   int64_t run_after = 0;
@@ -52,6 +67,8 @@ struct Job {
   std::optional<std::string> last_error;
   int64_t created_at = 0, updated_at = 0;
   std::optional<int64_t> started_at, finished_at;
+  std::optional<int64_t> parent_id;  // chunk|audio|stitch: the split job
+  int64_t fair_key = 0;              // claim order after priority
 };
 
 // What a holder needs to act on its lease.
@@ -80,10 +97,17 @@ struct ClaimRequest {
 // its query plan. ?1 owner, ?2 now, ?3 lease_ms.
 extern const char* const kClaimJobSql;
 
+// Fair ordering (jobs.fair_key): an earliest-deadline key, the time the work
+// became visible plus its estimated work in ms of media. A clip queued after
+// a long film gets an earlier key than most of the film's work; a long job
+// still runs once the clock passes its key, so nothing starves.
+// EstimatedWorkMs: the estimate from a source's size before it is probed.
+int64_t EstimatedWorkMs(int64_t source_bytes);
+
 // Claims the next visible job: state 'queued', run_after <= now, highest
-// priority first, then oldest run_after, then id. Sets it 'leased' with a new
-// token, counts the attempt and marks the video 'processing'. Returns nullopt
-// when nothing is visible. Expired leases are not reclaimed here; call
+// priority first, then the smallest fair_key, then id. Sets it 'leased' with a
+// new token, counts the attempt and marks the video 'processing'. Returns
+// nullopt when nothing is visible. Expired leases are not reclaimed here; call
 // ExpireLeases first (the supervisor does both in one transaction).
 Result<std::optional<Job>> ClaimJob(Db& db, const ClaimRequest& req);
 
@@ -103,8 +127,42 @@ Status Heartbeat(Db& db, const LeaseRef& lease, int64_t now_ms,
                  int64_t lease_ms, const HeartbeatInfo& info);
 
 // Marks the job done. kConflict when the lease is no longer held. Run in the
-// same transaction as PublishVersion so both or neither happen.
+// same transaction as PublishVersion (or the move of a chunk's output to its
+// work folder) so both or neither happen. For a chunk or audio job whose
+// siblings are now all done, the group's stitch goes waiting → queued,
+// visible at once, in the same transaction.
 Status CompleteJob(Db& db, const LeaseRef& lease, int64_t now_ms);
+
+// One member of a split group, built by the supervisor from the worker's
+// plan. idem_key is derived from the parent and kind/index, so the same
+// member is never inserted twice.
+struct ChildJob {
+  std::string kind;     // chunk | audio | stitch
+  int index = 0;        // chunk number 0..n-1; 0 for audio and stitch
+  std::string payload;  // JSON for the worker
+  int64_t work_ms = 0;  // fair_key = the parent's run_after + work_ms
+};
+// The transcode job's worker decided to split: the job becomes 'done' and
+// its group is inserted (chunk/audio 'queued' and visible now, stitch
+// 'waiting'), with the parent's priority and max_attempts, in one
+// transaction. Returns how many members were inserted (0 for a repeat).
+// kConflict when the lease is no longer held; kInvalidArgument for a plan
+// without chunks or without exactly one stitch.
+Result<int> SplitJob(Db& db, const LeaseRef& lease,
+                     const std::vector<ChildJob>& children, int64_t now_ms);
+
+struct GroupMember {
+  int64_t id = 0;
+  std::string kind;  // chunk | audio | stitch
+  int index = 0;     // chunk number; 0 for audio and stitch
+  std::string state;
+};
+// The members split from `parent_id`: chunks by index, then audio, then the
+// stitch. Empty for a job that did not split.
+Result<std::vector<GroupMember>> ListGroup(Db& db, int64_t parent_id);
+// The ids of the jobs of `video_id` that split into groups.
+Result<std::vector<int64_t>> ListGroupParents(Db& db,
+                                              const std::string& video_id);
 
 struct Failure {
   std::string reason;      // human-readable, shown to operators
@@ -132,13 +190,23 @@ Status ReleaseLease(Db& db, const LeaseRef& lease, int64_t now_ms);
 Result<int> ReleaseNodeLeases(Db& db, const std::string& owner, int64_t now_ms,
                               const RetryPolicy& policy);
 
-// Operator actions. CancelJob: queued|leased → cancelled (a running worker
-// notices at its next heartbeat); the video becomes 'failed' ("cancelled").
-// RetryJob: dead|cancelled → queued with attempts reset; a queued job
+// Operator actions. CancelJob: queued|leased|waiting → cancelled (a running
+// worker notices at its next heartbeat); for a member of a split group every
+// queued, leased or waiting member is cancelled; the video becomes 'failed'
+// ("cancelled"). RetryJob: dead|cancelled → queued with attempts reset (a
+// stitch → waiting, or queued when its siblings are all done); a cancelled
+// group member brings back the group's other cancelled members; a queued job
 // waiting for its backoff becomes visible now. kNotFound for an unknown id,
 // kConflict for a state that does not allow it.
 Status CancelJob(Db& db, int64_t job_id, int64_t now_ms);
 Status RetryJob(Db& db, int64_t job_id, int64_t now_ms);
+
+// Admin priority (higher is claimed first, before fair_key order). Applies
+// to the job and, for a split group (the transcode parent or any member),
+// to every queued, waiting or leased member, so the group moves together.
+// kNotFound for an unknown id; kConflict when nothing of it is still to run.
+inline constexpr int64_t kMinPriority = -1000, kMaxPriority = 1000;
+Status SetJobPriority(Db& db, int64_t job_id, int64_t priority, int64_t now_ms);
 
 Result<std::optional<Job>> GetJob(Db& db, int64_t job_id);
 
@@ -149,7 +217,7 @@ struct JobFilter {
 // Newest first.
 Result<std::vector<Job>> ListJobs(Db& db, const JobFilter& filter);
 
-// Counts of the states whose sets stay small (queued, leased, dead,
+// Counts of the states whose sets stay small (waiting, queued, leased, dead,
 // cancelled), each by an index range; 'done' is not counted (it grows
 // without bound; see vodd_jobs_completed_total).
 Result<std::map<std::string, int64_t>> CountJobs(Db& db);

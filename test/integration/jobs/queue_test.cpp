@@ -87,7 +87,7 @@ LeaseRef Ref(const Job& j) { return {j.id, j.lease_token}; }
 
 }  // namespace
 
-TEST_CASE("claim order: priority, then run_after, then id", "[jobs]") {
+TEST_CASE("claim order: priority then fair_key then id", "[jobs]") {
   TempCatalog c;
   FakeClock clock;
   int64_t t0 = clock.NowUnixMs();
@@ -554,4 +554,424 @@ TEST_CASE("video deletion: deleting state, cancelled jobs, rows removed",
   auto job = GetJob(*c.db, j->id);
   REQUIRE(job);
   CHECK_FALSE(*job);
+}
+
+// ---- split-and-stitch groups and fair order --------------------------------
+
+namespace {
+
+// A video whose source is `media_ms` of media at the estimate's rate, so its
+// transcode job's fair_key is now + media_ms.
+std::string AddSized(TempCatalog& c, int64_t now, int64_t media_ms,
+                     int64_t priority = 0, int max_attempts = 3) {
+  NewVideo v;
+  v.id = RandomHex(16);
+  v.title = "t";
+  v.source_path = "sources/" + v.id;
+  v.priority = priority;
+  v.source_size = media_ms * (5'000'000 / 8 / 1000);
+  auto id =
+      c.Tx([&](Db& d) { return CreateVideoWithJob(d, v, now, max_attempts); });
+  REQUIRE(id);
+  c.job_of[v.id] = *id;
+  return v.id;
+}
+
+// The group the supervisor makes of a plan: `chunks` chunks of `chunk_ms`,
+// audio (deadline: the first chunk's end) and the stitch (the duration).
+std::vector<ChildJob> Plan(int chunks, int64_t chunk_ms, bool audio = true) {
+  std::vector<ChildJob> out;
+  for (int i = 0; i < chunks; ++i) {
+    out.push_back(
+        {"chunk", i, fmt::format("{{\"chunk\":{}}}", i), (i + 1) * chunk_ms});
+  }
+  if (audio) out.push_back({"audio", 0, "{}", chunk_ms});
+  out.push_back({"stitch", 0, "{}", chunks * chunk_ms});
+  return out;
+}
+
+Status Split(TempCatalog& c, const Job& parent, int chunks, int64_t chunk_ms,
+             int64_t now, bool audio = true) {
+  auto n = c.Tx([&](Db& d) {
+    return SplitJob(d, Ref(parent), Plan(chunks, chunk_ms, audio), now);
+  });
+  if (!n) return tl::unexpected(n.error());
+  return Ok();
+}
+
+std::map<std::string, Job> Members(TempCatalog& c, int64_t parent) {
+  auto group = ListGroup(*c.db, parent);
+  REQUIRE(group);
+  std::map<std::string, Job> out;
+  for (const auto& m : *group) {
+    std::string name =
+        m.kind == "chunk" ? fmt::format("chunk{}", m.index) : m.kind;
+    out[name] = c.Get(m.id);
+    CHECK(out[name].state == m.state);
+  }
+  return out;
+}
+
+Job ClaimOne(TempCatalog& c, int64_t now) {
+  auto j = c.Claim(now);
+  REQUIRE(j);
+  return *j;
+}
+
+void Complete(TempCatalog& c, const Job& j, int64_t now) {
+  REQUIRE(c.Tx([&](Db& d) { return CompleteJob(d, Ref(j), now); }));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "split group: members queued and the stitch waiting until the last is done",
+    "[jobs][split]") {
+  TempCatalog c;
+  FakeClock clock;
+  int64_t t0 = clock.NowUnixMs();
+  auto v = AddSized(c, t0, 30'000, /*priority=*/2, /*max_attempts=*/4);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 3, 10'000, t0 + 500));
+  CHECK(c.Get(parent.id).state == "done");
+
+  auto m = Members(c, parent.id);
+  REQUIRE(m.size() == 5);
+  for (const char* k : {"chunk0", "chunk1", "chunk2", "audio"}) {
+    INFO(k);
+    CHECK(m[k].state == "queued");
+    CHECK(m[k].parent_id == parent.id);
+    CHECK(m[k].priority == 2);
+    CHECK(m[k].max_attempts == 4);
+    CHECK(m[k].video_id == v);
+  }
+  CHECK(m["stitch"].state == "waiting");
+  CHECK(m["chunk0"].fair_key == parent.run_after + 10'000);
+  CHECK(m["chunk2"].fair_key == parent.run_after + 30'000);
+  CHECK(m["stitch"].fair_key == parent.run_after + 30'000);
+  CHECK(m["chunk1"].payload == "{\"chunk\":1}");
+  auto counts = CountJobs(*c.db);
+  REQUIRE(counts);
+  CHECK((*counts)["waiting"] == 1);
+  CHECK((*counts)["queued"] == 4);
+
+  // Four claims return the chunks and the audio, never the stitch.
+  std::vector<Job> running;
+  for (int i = 0; i < 4; ++i) {
+    running.push_back(ClaimOne(c, t0 + 1000));
+    CHECK(running.back().kind != "stitch");
+  }
+  CHECK_FALSE(c.Claim(t0 + 1000));
+  CHECK(c.VideoState(v) == "processing");
+  for (size_t i = 0; i < running.size(); ++i) {
+    Complete(c, running[i], t0 + 2000 + static_cast<int64_t>(i));
+    bool last = i + 1 == running.size();
+    INFO(i);
+    CHECK(c.Get(m["stitch"].id).state == (last ? "queued" : "waiting"));
+  }
+  Job stitch = c.Get(m["stitch"].id);
+  CHECK(stitch.run_after == t0 + 2003);
+  Job claimed = ClaimOne(c, t0 + 3000);
+  CHECK(claimed.id == stitch.id);
+  CHECK(claimed.kind == "stitch");
+  Complete(c, claimed, t0 + 4000);
+  CHECK(c.Get(stitch.id).state == "done");
+  auto parents = ListGroupParents(*c.db, v);
+  REQUIRE(parents);
+  CHECK(*parents == std::vector<int64_t>{parent.id});
+}
+
+TEST_CASE("a group without audio unblocks its stitch after the chunks",
+          "[jobs][split]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  AddSized(c, t0, 20'000);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 2, 10'000, t0, /*audio=*/false));
+  auto m = Members(c, parent.id);
+  CHECK(m.size() == 3);
+  CHECK_FALSE(m.count("audio"));
+  Complete(c, ClaimOne(c, t0), t0);
+  CHECK(c.Get(m["stitch"].id).state == "waiting");
+  Complete(c, ClaimOne(c, t0), t0);
+  CHECK(c.Get(m["stitch"].id).state == "queued");
+}
+
+TEST_CASE("a split needs the lease and is idempotent per member",
+          "[jobs][split]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  AddSized(c, t0, 20'000);
+  Job parent = ClaimOne(c, t0);
+  Job stale = parent;
+  stale.lease_token += 7;
+  auto lost = Split(c, stale, 2, 10'000, t0);
+  REQUIRE_FALSE(lost);
+  CHECK(lost.error().code == ErrorCode::kConflict);
+  auto bad = c.Tx([&](Db& d) {
+    return SplitJob(d, Ref(parent), {{"chunk", 0, "{}", 1}}, t0);
+  });
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == ErrorCode::kInvalidArgument);
+  CHECK(c.Get(parent.id).state == "leased");
+
+  auto first = c.Tx(
+      [&](Db& d) { return SplitJob(d, Ref(parent), Plan(2, 10'000), t0); });
+  REQUIRE(first);
+  CHECK(*first == 4);
+  // The same plan again (a repeated answer): the lease is gone …
+  auto again = c.Tx(
+      [&](Db& d) { return SplitJob(d, Ref(parent), Plan(2, 10'000), t0); });
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == ErrorCode::kConflict);
+  // … and even a holder that had it again would insert no member twice.
+  REQUIRE(c.db->Exec(
+      fmt::format("UPDATE jobs SET state='leased' WHERE id={}", parent.id)));
+  auto repeat = c.Tx(
+      [&](Db& d) { return SplitJob(d, Ref(parent), Plan(2, 10'000), t0); });
+  REQUIRE(repeat);
+  CHECK(*repeat == 0);
+  CHECK(Members(c, parent.id).size() == 4);
+}
+
+TEST_CASE(
+    "a dead chunk fails the video and its retry alone completes the group",
+    "[jobs][split]") {
+  TempCatalog c;
+  FakeClock clock;
+  int64_t t0 = clock.NowUnixMs();
+  auto v = AddSized(c, t0, 30'000, 0, /*max_attempts=*/1);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 3, 10'000, t0));
+  auto m = Members(c, parent.id);
+
+  Job first = ClaimOne(c, t0);
+  REQUIRE(first.kind == "chunk");
+  auto out = c.Tx([&](Db& d) {
+    return FailJob(d, Ref(first), {"encoder crashed", false}, t0, {});
+  });
+  REQUIRE(out);
+  CHECK(out->dead);
+  CHECK(c.VideoState(v) == "failed");
+
+  // The siblings still run and finish; the video stays failed, the stitch
+  // waits.
+  for (int i = 0; i < 3; ++i) {
+    Job j = ClaimOne(c, t0 + 10);
+    CHECK(j.id != first.id);
+    CHECK(c.VideoState(v) == "failed");
+    Complete(c, j, t0 + 20);
+  }
+  CHECK_FALSE(c.Claim(t0 + 30));
+  CHECK(c.Get(m["stitch"].id).state == "waiting");
+  auto stitch_retry =
+      c.Tx([&](Db& d) { return RetryJob(d, m["stitch"].id, t0 + 30); });
+  REQUIRE_FALSE(stitch_retry);
+  CHECK(stitch_retry.error().code == ErrorCode::kConflict);
+
+  // The operator retries the dead chunk: only it runs again.
+  REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, first.id, t0 + 40); }));
+  CHECK(c.VideoState(v) == "uploaded");
+  Job again = ClaimOne(c, t0 + 40);
+  CHECK(again.id == first.id);
+  CHECK(again.attempts == 1);
+  CHECK(c.VideoState(v) == "processing");
+  CHECK_FALSE(c.Claim(t0 + 40));
+  Complete(c, again, t0 + 50);
+  Job stitch = ClaimOne(c, t0 + 60);
+  CHECK(stitch.id == m["stitch"].id);
+  for (const auto& [name, job] : Members(c, parent.id)) {
+    INFO(name);
+    if (name != "stitch") CHECK(job.attempts <= 1);
+  }
+}
+
+TEST_CASE("cancelling one member cancels the group and retry brings it back",
+          "[jobs][split]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  auto v = AddSized(c, t0, 30'000);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 3, 10'000, t0));
+  Job running = ClaimOne(c, t0);
+  Complete(c, ClaimOne(c, t0), t0);  // one chunk done before the cancel
+  auto m = Members(c, parent.id);
+  REQUIRE(c.Tx([&](Db& d) { return CancelJob(d, m["stitch"].id, t0 + 5); }));
+  CHECK(c.VideoState(v) == "failed");
+  int done = 0;
+  for (const auto& [name, job] : Members(c, parent.id)) {
+    INFO(name);
+    if (job.state == "done") {
+      done++;
+    } else {
+      CHECK(job.state == "cancelled");
+    }
+  }
+  CHECK(done == 1);
+  CHECK_FALSE(c.Claim(t0 + 10));
+  // The running worker learns at its next heartbeat.
+  auto hb = c.Tx([&](Db& d) {
+    return Heartbeat(d, Ref(running), t0 + 10, 1000, {0.5, {}, {}});
+  });
+  REQUIRE_FALSE(hb);
+  CHECK(hb.error().code == ErrorCode::kConflict);
+  // The transcode parent is done: nothing to cancel there.
+  auto parent_cancel =
+      c.Tx([&](Db& d) { return CancelJob(d, parent.id, t0 + 10); });
+  REQUIRE_FALSE(parent_cancel);
+  CHECK(parent_cancel.error().code == ErrorCode::kConflict);
+
+  REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, running.id, t0 + 20); }));
+  auto back = Members(c, parent.id);
+  CHECK(back["stitch"].state == "waiting");
+  int queued = 0;
+  for (const auto& [name, job] : back) queued += job.state == "queued";
+  CHECK(queued == 3);
+  for (int i = 0; i < 3; ++i) Complete(c, ClaimOne(c, t0 + 30), t0 + 30);
+  CHECK(ClaimOne(c, t0 + 40).kind == "stitch");
+}
+
+TEST_CASE(
+    "fair order: clips queued after a long film run before its later chunks",
+    "[jobs][split][fair]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  auto film = AddSized(c, t0, 60'000);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 6, 10'000, t0 + 1'000));
+  // Three 3 s clips uploaded while the film's first chunks run.
+  std::vector<std::string> clips;
+  for (int i = 0; i < 3; ++i)
+    clips.push_back(AddSized(c, t0 + 8'000 + i, 3'000));
+
+  std::vector<std::string> order;
+  for (int i = 0; i < 10; ++i) {
+    Job j = ClaimOne(c, t0 + 9'000);
+    order.push_back(j.video_id == film ? j.kind : "clip");
+  }
+  CHECK_FALSE(c.Claim(t0 + 9'000));  // the stitch waits
+  // Deadlines: film chunk i at t0 + 10 s × (i+1), audio at t0 + 10 s, clips
+  // at t0 + 11 s: the clips come right after the film's first 10 s.
+  CHECK(order == std::vector<std::string>{"chunk", "audio", "clip", "clip",
+                                          "clip", "chunk", "chunk", "chunk",
+                                          "chunk", "chunk"});
+
+  // A clip queued long after still waits for the work whose deadline is
+  // earlier: nothing starves.
+  TempCatalog d;
+  auto film2 = AddSized(d, t0, 60'000);
+  Job p2 = ClaimOne(d, t0);
+  REQUIRE(Split(d, p2, 6, 10'000, t0));
+  auto late = AddSized(d, t0 + 45'000, 3'000);
+  std::vector<std::string> order2;
+  for (int i = 0; i < 8; ++i) {
+    Job j = ClaimOne(d, t0 + 45'000);
+    order2.push_back(j.video_id == film2 ? j.kind : "clip");
+  }
+  CHECK(order2 == std::vector<std::string>{"chunk", "audio", "chunk", "chunk",
+                                           "chunk", "clip", "chunk", "chunk"});
+  (void)late;
+}
+
+TEST_CASE("admin priority overrides fair order and moves a group together",
+          "[jobs][split][fair]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  auto film = AddSized(c, t0, 60'000);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 3, 20'000, t0));
+  auto clip = AddSized(c, t0 + 1, 3'000);
+  auto m = Members(c, parent.id);
+
+  // Raising any member raises the queued and waiting rest of the group.
+  REQUIRE(
+      c.Tx([&](Db& d) { return SetJobPriority(d, m["chunk2"].id, 10, t0); }));
+  for (const auto& [name, job] : Members(c, parent.id)) {
+    INFO(name);
+    CHECK(job.priority == 10);
+  }
+  CHECK(c.Get(parent.id).priority == 0);  // done: not touched
+  CHECK(c.Get(c.job_of[clip]).priority == 0);
+  for (int i = 0; i < 4; ++i) CHECK(ClaimOne(c, t0 + 2).video_id == film);
+  CHECK(ClaimOne(c, t0 + 2).video_id == clip);
+
+  auto out_of_range =
+      c.Tx([&](Db& d) { return SetJobPriority(d, parent.id, 5000, t0); });
+  REQUIRE_FALSE(out_of_range);
+  CHECK(out_of_range.error().code == ErrorCode::kInvalidArgument);
+  auto missing = c.Tx([&](Db& d) { return SetJobPriority(d, 999, 1, t0); });
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == ErrorCode::kNotFound);
+  // The clip's job is leased now, the film's members all leased: the parent
+  // (done) names a group with nothing queued or waiting left but the stitch.
+  REQUIRE(c.Tx([&](Db& d) { return SetJobPriority(d, parent.id, -3, t0); }));
+  CHECK(c.Get(m["stitch"].id).priority == -3);
+
+  // A standalone job that is done has nothing left to reprioritise.
+  TempCatalog d;
+  AddSized(d, t0, 1'000);
+  Job only = ClaimOne(d, t0);
+  Complete(d, only, t0);
+  auto finished =
+      d.Tx([&](Db& db) { return SetJobPriority(db, only.id, 1, t0); });
+  REQUIRE_FALSE(finished);
+  CHECK(finished.error().code == ErrorCode::kConflict);
+}
+
+TEST_CASE("queue order survives a restart: it is all in rows",
+          "[jobs][split][fair]") {
+  int64_t t0 = 1'700'000'000'000;
+  std::vector<int64_t> before, after;
+  TempCatalog c;
+  auto film = AddSized(c, t0, 40'000);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 4, 10'000, t0));
+  AddSized(c, t0 + 5'000, 2'000);
+  auto urgent = AddSized(c, t0 + 6'000, 50'000);
+  REQUIRE(c.Tx([&](Db& d) {
+    return SetJobPriority(d, c.job_of[urgent], 1, t0 + 6'000);
+  }));
+  // The order a claimer would see, read without claiming.
+  auto peek = [](Db& db) {
+    auto s = db.Prepare(
+        "SELECT id FROM jobs WHERE state='queued' ORDER BY priority DESC, "
+        "fair_key, id");
+    REQUIRE(s);
+    std::vector<int64_t> ids;
+    while (*s->Step()) ids.push_back(s->Int(0));
+    return ids;
+  };
+  before = peek(*c.db);
+  REQUIRE(before.size() == 7);
+  CHECK(before.front() == c.job_of[urgent]);
+
+  // "Restart": close the catalog, open it again, claim everything.
+  c.db.reset();
+  c.db = std::move(*Db::Open(c.path, Db::Mode::kReadWrite));
+  REQUIRE(Migrate(*c.db));
+  CHECK(peek(*c.db) == before);
+  for (size_t i = 0; i < before.size(); ++i) {
+    after.push_back(ClaimOne(c, t0 + 7'000).id);
+  }
+  CHECK(after == before);
+  (void)film;
+}
+
+TEST_CASE("deleting a split video cancels its waiting stitch",
+          "[jobs][split]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  auto v = AddSized(c, t0, 20'000);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 2, 10'000, t0));
+  auto m = Members(c, parent.id);
+  REQUIRE(c.Tx([&](Db& d) { return MarkVideoDeleting(d, v, t0 + 1); }));
+  for (const auto& [name, job] : Members(c, parent.id)) {
+    INFO(name);
+    CHECK(job.state == "cancelled");
+  }
+  REQUIRE(c.Tx([&](Db& d) { return DeleteVideoRows(d, v); }));
+  auto group = ListGroup(*c.db, parent.id);
+  REQUIRE(group);
+  CHECK(group->empty());
 }
