@@ -473,8 +473,8 @@ void SignVideo(const CallPtr& c) {
 
 // ---- jobs and uploads -------------------------------------------------------
 
-const std::set<std::string> kJobStates = {"queued", "leased", "done", "dead",
-                                          "cancelled"};
+const std::set<std::string> kJobStates = {"waiting", "queued", "leased",
+                                          "done",    "dead",   "cancelled"};
 
 void ListJobs(const CallPtr& c) {
   auto page = ParsePage(c->req.query);
@@ -490,7 +490,8 @@ void ListJobs(const CallPtr& c) {
       if (!kJobStates.count(st)) {
         return c->ReplyError(FieldError(
             "state",
-            "comma-separated list of queued, leased, done, dead, cancelled"));
+            "comma-separated list of waiting, queued, leased, done, dead, "
+            "cancelled"));
       }
       states.push_back(st);
       if (comma == std::string::npos) break;
@@ -528,6 +529,36 @@ void JobAction(const CallPtr& c, bool retry) {
     } else {
       TRY(catalog::CancelJob(db, id, now));
     }
+    TRY_ASSIGN(auto j, catalog::GetJob(db, id));
+    if (!j) return MakeError(ErrorCode::kNotFound, "no such job");
+    return JobJson(*j);
+  });
+}
+
+// PATCH /jobs/{id} {"priority": n}: higher runs first; a split group's
+// queued and waiting jobs move together (catalog::SetJobPriority).
+void PatchJob(const CallPtr& c) {
+  auto id = JobIdParam(c);
+  if (!id) return c->ReplyError(id.error());
+  const json& b = c->req.body;
+  for (const auto& [k, v] : b.items()) {
+    if (k != "priority") return c->ReplyError(FieldError(k, "unknown field"));
+  }
+  if (!b.contains("priority")) {
+    return c->ReplyError(FieldError("priority", "is required"));
+  }
+  const json& p = b["priority"];
+  if (!p.is_number_integer() || p.get<int64_t>() < catalog::kMinPriority ||
+      p.get<int64_t>() > catalog::kMaxPriority) {
+    return c->ReplyError(FieldError(
+        "priority", fmt::format("must be an integer from {} to {}",
+                                catalog::kMinPriority, catalog::kMaxPriority)));
+  }
+  int64_t priority = p.get<int64_t>();
+  auto impl = c->impl().lock();
+  int64_t now = impl->Now();
+  c->Write([id = *id, priority, now](catalog::Db& db) -> Result<json> {
+    TRY(catalog::SetJobPriority(db, id, priority, now));
     TRY_ASSIGN(auto j, catalog::GetJob(db, id));
     if (!j) return MakeError(ErrorCode::kNotFound, "no such job");
     return JobJson(*j);
@@ -951,6 +982,7 @@ void Impl::BuildRoutes() {
 
   add("GET", "jobs", A::kRead, ListJobs);
   add("GET", "jobs/:id", A::kRead, GetJob);
+  add("PATCH", "jobs/:id", A::kAdmin, PatchJob);
   add("POST", "jobs/:id/retry", A::kAdmin,
       [](CallPtr c) { JobAction(c, true); });
   add("POST", "jobs/:id/cancel", A::kAdmin,

@@ -167,6 +167,8 @@ nlohmann::json JobJson(const catalog::Job& j) {
           {"kind", j.kind},
           {"video_id", j.video_id},
           {"state", j.state},
+          {"priority", j.priority},
+          {"parent_id", Opt(j.parent_id)},
           {"attempts", j.attempts},
           {"max_attempts", j.max_attempts},
           {"progress", j.progress},

@@ -1,5 +1,6 @@
 // Wiring of the pipeline into the daemon (the worker-pool Supervisor as a
-// Component) and its CLI: worker, ingest, jobs, videos, job retry|cancel.
+// Component) and its CLI: worker, ingest, jobs, videos, job
+// retry|cancel|priority.
 //
 //   vodd ingest -c /etc/vodd/vodd.conf talk.mp4 --title "Keynote"
 //   vodd jobs -c /etc/vodd/vodd.conf --watch
@@ -250,6 +251,22 @@ int JobAction(const std::string& config_path, const std::string& action,
   return 0;
 }
 
+int JobPriority(const std::string& config_path, int64_t id, int64_t priority) {
+  auto c = OpenLayout(config_path);
+  if (!c) return Fail(c.error());
+  auto writer = catalog::Writer::Create(c->layout->CatalogPath(), nullptr);
+  if (!writer) return Fail(writer.error());
+  auto r = (*writer)->Call<bool>([&](catalog::Db& db) -> Result<bool> {
+    TRY(catalog::SetJobPriority(db, id, priority,
+                                SystemClock::Get().NowUnixMs()));
+    return true;
+  });
+  (*writer)->Stop();
+  if (!r) return Fail(r.error());
+  fmt::print("job {}: priority {}\n", id, priority);
+  return 0;
+}
+
 void AddWorker(CLI::App& cli, std::function<int()>& run) {
   auto* cmd = cli.add_subcommand(
       "worker",
@@ -306,8 +323,8 @@ void AddJobs(CLI::App& cli, std::function<int()>& run) {
   cmd->add_flag("-w,--watch", a->watch,
                 "Refresh every second (live progress bars)");
   cmd->add_option("--state", a->state, "Only jobs in this state")
-      ->check(CLI::IsMember(
-          {"queued", "running", "leased", "done", "dead", "cancelled"}));
+      ->check(CLI::IsMember({"waiting", "queued", "running", "leased", "done",
+                             "dead", "cancelled"}));
   cmd->add_option("-n,--limit", a->limit, "Newest N jobs")
       ->check(CLI::Range(1, 1000));
   cmd->callback([&run, a] {
@@ -352,6 +369,24 @@ void AddJob(CLI::App& cli, std::function<int()>& run) {
       run = [a, act] { return JobAction(a->config, act, a->id); };
     });
   }
+  auto* prio = cmd->add_subcommand(
+      "priority",
+      "Set a queued job's priority (higher runs first; a split video's jobs "
+      "move together)");
+  struct PrioArgs {
+    std::string config;
+    int64_t id = 0, priority = 0;
+  };
+  auto p = std::make_shared<PrioArgs>();
+  prio->add_option("-c,--config", p->config,
+                   "Config file (default: built-in defaults)");
+  prio->add_option("id", p->id, "Job id")->required();
+  prio->add_option("priority", p->priority, "Priority")
+      ->required()
+      ->check(CLI::Range(catalog::kMinPriority, catalog::kMaxPriority));
+  prio->callback([&run, p] {
+    run = [p] { return JobPriority(p->config, p->id, p->priority); };
+  });
 }
 
 }  // namespace

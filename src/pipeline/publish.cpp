@@ -1,12 +1,15 @@
-// Staging → media rename inside the writer's transaction, the startup sweep
-// and video deletion (see publish.h for the order and why it is crash-safe).
+// Staging → media rename inside the writer's transaction, the same for a
+// split group's chunk outputs (staging → work/), the startup sweep and video
+// deletion (see publish.h for the order and why it is crash-safe).
 #include "vodd/pipeline/publish.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -66,6 +69,69 @@ std::string IngestedSource(const storage::Layout& layout,
     return layout.SourcePath(video_id);
   }
   return "";
+}
+
+// The work folder of one group member; "" for a stitch (it has none).
+std::string MemberWorkDir(const storage::Layout& layout, int64_t parent,
+                          const catalog::GroupMember& m) {
+  if (m.kind == "chunk") return layout.ChunkWorkDir(parent, m.index);
+  if (m.kind == "audio") return layout.AudioWorkDir(parent);
+  return "";
+}
+
+bool AllDigits(const std::string& s) {
+  return !s.empty() && s.size() < 19 &&
+         s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Startup sweep of work/ (no job runs yet): a group keeps the folders of its
+// done members until its stitch is done; everything else goes.
+Status RecoverWork(catalog::Writer& writer, const storage::Layout& layout) {
+  std::vector<int64_t> parents;
+  for (const auto& name : ListDir(layout.WorkRoot())) {
+    if (AllDigits(name)) {
+      parents.push_back(std::stoll(name));
+    } else {
+      LOG_INFO("pipeline", "removing unexpected work/{}", name);
+      TRY(storage::RemoveTree(layout.WorkRoot() + "/" + name));
+    }
+  }
+  using Groups = std::vector<std::vector<catalog::GroupMember>>;
+  auto groups =
+      writer.Call<Groups>([&parents](catalog::Db& db) -> Result<Groups> {
+        Groups out;
+        for (int64_t p : parents) {
+          TRY_ASSIGN(auto g, catalog::ListGroup(db, p));
+          out.push_back(std::move(g));
+        }
+        return out;
+      });
+  if (!groups) return tl::unexpected(groups.error());
+  for (size_t i = 0; i < parents.size(); ++i) {
+    const auto& members = (*groups)[i];
+    std::string dir = layout.GroupWorkDir(parents[i]);
+    bool unfinished = std::any_of(members.begin(), members.end(), [](auto& m) {
+      return m.kind == "stitch" && m.state != "done";
+    });
+    if (!unfinished) {
+      LOG_INFO("pipeline", "removing work of finished group {}", parents[i]);
+      TRY(storage::RemoveTree(dir));
+      continue;
+    }
+    std::set<std::string> keep;
+    for (const auto& m : members) {
+      std::string d = MemberWorkDir(layout, parents[i], m);
+      if (!d.empty() && m.state == "done") keep.insert(d);
+    }
+    for (const auto& name : ListDir(dir)) {
+      if (keep.count(dir + "/" + name)) continue;
+      LOG_INFO("pipeline", "removing work {}/{} of an unfinished job",
+               parents[i], name);
+      TRY(storage::RemoveTree(dir + "/" + name));
+    }
+    TRY(storage::FsyncDir(dir));
+  }
+  return storage::FsyncDir(layout.WorkRoot());
 }
 
 Status RemoveVideoFiles(const storage::Layout& layout,
@@ -151,6 +217,91 @@ Result<int64_t> PublishStaged(catalog::Db& db, const storage::Layout& layout,
   return version;
 }
 
+std::vector<catalog::ChildJob> GroupFromPlan(const SplitPlan& plan) {
+  std::vector<catalog::ChildJob> out;
+  for (size_t i = 0; i < plan.chunks.size(); ++i) {
+    const ChunkSpec& c = plan.chunks[i];
+    out.push_back(
+        {"chunk", c.index, ChunkPayload(plan, static_cast<int>(i)), c.end_ms});
+  }
+  if (plan.audio) {
+    out.push_back({"audio", 0, AudioPayload(plan),
+                   plan.chunks.empty() ? 0 : plan.chunks.front().end_ms});
+  }
+  out.push_back({"stitch", 0, StitchPayload(plan), plan.duration_ms});
+  return out;
+}
+
+Result<bool> KeepStagedPart(catalog::Db& db, const storage::Layout& layout,
+                            const catalog::LeaseRef& lease,
+                            const std::string& staging, int64_t now_ms) {
+  TRY_ASSIGN(auto job, catalog::GetJob(db, lease.job_id));
+  if (!job || job->state != "leased" || job->lease_token != lease.token) {
+    return MakeError(ErrorCode::kConflict,
+                     fmt::format("job {}: lease {} is no longer held",
+                                 lease.job_id, lease.token));
+  }
+  if (!job->parent_id || (job->kind != "chunk" && job->kind != "audio")) {
+    return MakeError(ErrorCode::kInternal,
+                     fmt::format("job {} ({}) is not a chunk or audio job",
+                                 job->id, job->kind));
+  }
+  TRY_ASSIGN(auto members, catalog::ListGroup(db, *job->parent_id));
+  auto self = std::find_if(members.begin(), members.end(),
+                           [&](const auto& m) { return m.id == job->id; });
+  if (self == members.end()) {
+    return MakeError(ErrorCode::kInternal,
+                     fmt::format("job {} is not in its group", job->id));
+  }
+  std::string group_dir = layout.GroupWorkDir(*job->parent_id);
+  std::string target = MemberWorkDir(layout, *job->parent_id, *self);
+  TRY(storage::MakeDirs(group_dir));
+  // A folder here is left from an attempt that crashed before its COMMIT.
+  TRY(storage::RemoveTree(target));
+  if (rename(staging.c_str(), target.c_str()) != 0) {
+    return ErrnoError(errno, "rename " + staging + " → " + target);
+  }
+  auto commit_part = [&]() -> Result<bool> {
+    TRY(storage::FsyncDir(group_dir));
+    TRY(storage::FsyncDir(layout.WorkRoot()));
+    TRY(storage::FsyncDir(layout.StagingDir()));
+    TRY(catalog::CompleteJob(db, lease, now_ms));
+    TRY_ASSIGN(auto after, catalog::ListGroup(db, *job->parent_id));
+    return std::any_of(after.begin(), after.end(), [](const auto& m) {
+      return m.kind == "stitch" && m.state == "queued";
+    });
+  };
+  auto unblocked = commit_part();
+  if (!unblocked) {
+    if (rename(target.c_str(), staging.c_str()) != 0)
+      storage::RemoveTree(target);
+  }
+  return unblocked;
+}
+
+Result<std::vector<std::string>> StitchInputs(catalog::Db& db,
+                                              const storage::Layout& layout,
+                                              int64_t parent_job_id) {
+  TRY_ASSIGN(auto members, catalog::ListGroup(db, parent_job_id));
+  std::vector<std::string> out;
+  for (const auto& m : members) {  // chunks by index, then audio
+    std::string dir = MemberWorkDir(layout, parent_job_id, m);
+    if (dir.empty()) continue;
+    if (m.state != "done") {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       fmt::format("group {}: {} job {} is {}", parent_job_id,
+                                   m.kind, m.id, m.state));
+    }
+    out.push_back(std::move(dir));
+  }
+  return out;
+}
+
+Status RemoveGroupWork(const storage::Layout& layout, int64_t parent_job_id) {
+  TRY(storage::RemoveTree(layout.GroupWorkDir(parent_job_id)));
+  return storage::FsyncDir(layout.WorkRoot());
+}
+
 Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout) {
   // 1. Staging: no job runs yet, so every folder is a crash leftover.
   for (const auto& name : ListDir(layout.StagingDir())) {
@@ -208,7 +359,10 @@ Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout) {
       TRY(storage::RemoveTree(dir + "/" + version));
     }
   }
-  return storage::FsyncDir(layout.MediaRoot());
+  TRY(storage::FsyncDir(layout.MediaRoot()));
+
+  // 4. Work folders of split groups.
+  return RecoverWork(writer, layout);
 }
 
 Status DeleteVideo(catalog::Writer& writer, const storage::Layout& layout,
@@ -216,11 +370,17 @@ Status DeleteVideo(catalog::Writer& writer, const storage::Layout& layout,
   if (!IsLowerHex(video_id, 32)) {
     return MakeError(ErrorCode::kNotFound, "no video " + video_id);
   }
-  auto source = writer.Call<std::string>([&](catalog::Db& db) {
-    return catalog::MarkVideoDeleting(db, video_id, now_ms);
+  using Marked = std::pair<std::string, std::vector<int64_t>>;
+  auto marked = writer.Call<Marked>([&](catalog::Db& db) -> Result<Marked> {
+    TRY_ASSIGN(auto groups, catalog::ListGroupParents(db, video_id));
+    TRY_ASSIGN(auto source, catalog::MarkVideoDeleting(db, video_id, now_ms));
+    return Marked{std::move(source), std::move(groups)};
   });
-  if (!source) return tl::unexpected(source.error());
-  TRY(RemoveVideoFiles(layout, video_id, *source));
+  if (!marked) return tl::unexpected(marked.error());
+  TRY(RemoveVideoFiles(layout, video_id, marked->first));
+  // A crash before this is finished by RecoverStorage: the rows are gone
+  // by then, so these groups count as finished.
+  for (int64_t parent : marked->second) TRY(RemoveGroupWork(layout, parent));
   auto done = writer.Call<bool>([&](catalog::Db& db) -> Result<bool> {
     TRY(catalog::DeleteVideoRows(db, video_id));
     return true;

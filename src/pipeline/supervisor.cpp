@@ -28,7 +28,7 @@ namespace vodd::pipeline {
 
 struct Supervisor::Metrics {
   explicit Metrics(MetricsRegistry* m) : reg(m ? m : &own) {
-    for (const char* s : {"queued", "leased", "dead", "cancelled"}) {
+    for (const char* s : {"waiting", "queued", "leased", "dead", "cancelled"}) {
       jobs[s] = reg->GetGauge("vodd_jobs",
                               "Jobs by state (done jobs are counted by "
                               "vodd_jobs_completed_total).",
@@ -277,8 +277,14 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     }
   };
 
-  if (job.kind != "transcode") {
+  // A chunk, audio or stitch job belongs to the group of the transcode job
+  // that split (publish.h has the whole flow).
+  const bool part = job.kind == "chunk" || job.kind == "audio";
+  if (job.kind != "transcode" && !part && job.kind != "stitch") {
     return fail("unknown job kind " + job.kind, true, "unsupported");
+  }
+  if ((job.kind != "transcode") != job.parent_id.has_value()) {
+    return fail(job.kind + " job without its group", true, "unsupported");
   }
   if (!SafeRelativePath(claimed.video.source_path)) {
     return fail("bad source path " + claimed.video.source_path, true, "media");
@@ -295,6 +301,16 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   wj.out_dir = staging;
   wj.pipeline = opts_.pipeline;
   wj.log_level = opts_.worker_log_level;
+  wj.kind = job.kind;
+  wj.payload = job.payload;
+  if (job.kind == "stitch") {
+    auto inputs = writer_.Call<std::vector<std::string>>([&](catalog::Db& db) {
+      return StitchInputs(db, layout_, *job.parent_id);
+    });
+    if (!inputs)
+      return fail("stitch inputs: " + inputs.error().message, false, "io");
+    wj.inputs = std::move(*inputs);
+  }
 
   auto child = ChildProcess::Spawn(opts_.worker_argv, {});
   if (!child)
@@ -308,6 +324,7 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   child->CloseStdin();
 
   std::optional<ResultMsg> result;
+  std::optional<SplitPlan> split;  // a transcode job's answer for a long source
   std::optional<Error> worker_error;
   ProgressMsg progress;
   bool lease_lost = false, stalled = false, shutdown = false;
@@ -352,6 +369,8 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
             progress = *p;
           } else if (auto* r = std::get_if<ResultMsg>(&*msg)) {
             result = std::move(*r);
+          } else if (auto* sp = std::get_if<SplitMsg>(&*msg)) {
+            split = std::move(sp->plan);
           } else {
             worker_error = std::get<ErrorMsg>(*msg).error;
           }
@@ -423,10 +442,32 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     return fail(worker_error->message, permanent,
                 permanent ? "media" : ErrorCodeName(worker_error->code));
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !result) {
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (!result && !split)) {
     return fail(
         DescribeWaitStatus(status) + (result ? "" : " without a result"), false,
         "exit");
+  }
+
+  if (split) {
+    // The worker only planned: the group replaces this job in one
+    // transaction, and idle slots take its chunks at once.
+    storage::RemoveTree(staging);
+    if (job.kind != "transcode")
+      return fail(job.kind + " job answered with a split", true, "output");
+    auto members = GroupFromPlan(*split);
+    auto n = writer_.Call<int>([&](catalog::Db& db) {
+      return catalog::SplitJob(db, lease, members, clock_.NowUnixMs());
+    });
+    if (!n && n.error().code == ErrorCode::kConflict) {
+      LOG_WARN("pipeline", "job {}: {}; not split", job.id, n.error().message);
+      return;
+    }
+    if (!n) return fail("split: " + n.error().message, false, "split");
+    Wake();
+    LOG_INFO("pipeline",
+             "job {}: video {} split into {} chunk(s){} and a stitch", job.id,
+             job.video_id, split->chunks.size(), split->audio ? ", audio" : "");
+    return;
   }
 
   // Success: make the output durable, then rename + commit on the writer.
@@ -436,6 +477,32 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   if (auto s = storage::FsyncTree(staging); !s)
     return fail(s.error().message, false, "io");
   int64_t media_ms = result->published.duration_ms;
+  if (part) {
+    // Kept in work/ until the stitch publishes; the last part queues it.
+    auto unblocked = writer_.Call<bool>([&](catalog::Db& db) {
+      return KeepStagedPart(db, layout_, lease, staging, clock_.NowUnixMs());
+    });
+    if (!unblocked && unblocked.error().code == ErrorCode::kConflict) {
+      LOG_WARN("pipeline", "job {}: {}; not kept", job.id,
+               unblocked.error().message);
+      storage::RemoveTree(staging);
+      return;
+    }
+    if (!unblocked)
+      return fail("keep: " + unblocked.error().message, false, "publish");
+    if (*unblocked) Wake();
+    double part_s = static_cast<double>(std::max<int64_t>(
+                        1, clock_.NowMonotonicMs() - started_ms)) /
+                    1000.0;
+    metrics_->duration->Observe(part_s);
+    LOG_INFO("pipeline",
+             "job {}: {} of video {} done ({:.1f} s media in "
+             "{:.1f} s){}",
+             job.id, job.kind, job.video_id,
+             static_cast<double>(media_ms) / 1000.0, part_s,
+             *unblocked ? "; stitch queued" : "");
+    return;
+  }
   auto version = writer_.Call<int64_t>([&](catalog::Db& db) {
     return PublishStaged(db, layout_, lease, std::move(result->published),
                          staging, clock_.NowUnixMs());
@@ -449,12 +516,20 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     }
     return fail("publish: " + version.error().message, false, "publish");
   }
+  if (job.kind == "stitch") {
+    // Published: the chunks are in the version now. A crash before this
+    // leaves work/<parent>/ to RecoverStorage (the stitch is done).
+    if (auto s = RemoveGroupWork(layout_, *job.parent_id); !s) {
+      LOG_WARN("pipeline", "job {}: removing the group's work: {}", job.id,
+               s.error().message);
+    }
+  }
   double wall_s = static_cast<double>(std::max<int64_t>(
                       1, clock_.NowMonotonicMs() - started_ms)) /
                   1000.0;
   metrics_->completed->Inc();
   metrics_->duration->Observe(wall_s);
-  if (media_ms > 0)
+  if (media_ms > 0 && job.kind == "transcode")  // stitching is no transcode
     metrics_->realtime->Observe(static_cast<double>(media_ms) / 1000.0 /
                                 wall_s);
   LOG_INFO("pipeline",

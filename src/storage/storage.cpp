@@ -45,8 +45,9 @@ Result<Layout> Layout::Create(const std::string& data_dir) {
                        "cannot resolve data_dir: " + ec.message());
   }
   Layout l(root);
-  for (const auto& d : {l.root_, l.DbDir(), l.UploadsDir(), l.SourcesDir(),
-                        l.StagingDir(), l.MediaRoot(), l.TmpDir()}) {
+  for (const auto& d :
+       {l.root_, l.DbDir(), l.UploadsDir(), l.SourcesDir(), l.StagingDir(),
+        l.MediaRoot(), l.TmpDir(), l.WorkRoot()}) {
     TRY(MakeDirs(d));
   }
   return l;
@@ -73,6 +74,18 @@ std::string Layout::MediaDir(std::string_view video_id, int64_t version) const {
 
 std::string Layout::JobStagingDir(int64_t job_id, int64_t lease_token) const {
   return fmt::format("{}/staging/{}-{}", root_, job_id, lease_token);
+}
+
+std::string Layout::GroupWorkDir(int64_t parent_job_id) const {
+  return fmt::format("{}/work/{}", root_, parent_job_id);
+}
+
+std::string Layout::ChunkWorkDir(int64_t parent_job_id, int chunk_index) const {
+  return fmt::format("{}/chunk-{}", GroupWorkDir(parent_job_id), chunk_index);
+}
+
+std::string Layout::AudioWorkDir(int64_t parent_job_id) const {
+  return GroupWorkDir(parent_job_id) + "/audio";
 }
 
 Status FsyncDir(const std::string& dir) {

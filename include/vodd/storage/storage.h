@@ -6,6 +6,9 @@
 //   <data_dir>/sources/<video>             local files added by `vodd ingest`
 //   <data_dir>/staging/<job>-<token>/      a job's private output
 //   <data_dir>/media/<video>/<version>/    published, immutable media
+//   <data_dir>/work/<parent_job>/chunk-<i>/  a split group's finished chunk
+//   <data_dir>/work/<parent_job>/audio/      … and its audio; kept until the
+//                                            group's stitch has published
 //   <data_dir>/tmp/                        scratch (probe files, …)
 #pragma once
 
@@ -30,6 +33,7 @@ class Layout {
   std::string StagingDir() const { return root_ + "/staging"; }
   std::string MediaRoot() const { return root_ + "/media"; }
   std::string TmpDir() const { return root_ + "/tmp"; }
+  std::string WorkRoot() const { return root_ + "/work"; }
   // Ids must be validated by the caller (IsLowerHex); these abort on a bad one
   // rather than build a path from hostile input.
   std::string UploadPath(std::string_view upload_id) const;
@@ -38,6 +42,10 @@ class Layout {
   std::string MediaDir(std::string_view video_id, int64_t version) const;
   std::string VideoDir(std::string_view video_id) const;
   std::string JobStagingDir(int64_t job_id, int64_t lease_token) const;
+  // The durable outputs of the split group of transcode job `parent_job_id`.
+  std::string GroupWorkDir(int64_t parent_job_id) const;
+  std::string ChunkWorkDir(int64_t parent_job_id, int chunk_index) const;
+  std::string AudioWorkDir(int64_t parent_job_id) const;
 
  private:
   explicit Layout(std::string root) : root_(std::move(root)) {}

@@ -576,6 +576,17 @@ TEST_CASE("jobs, uploads and stats", "[integration]") {
   REQUIRE(retry.status == 200);
   CHECK(Body(retry)["state"] == "queued");
 
+  // Admin priority: validated, 404 for an unknown job, the job back.
+  std::string jp = "/jobs/" + std::to_string(job);
+  auto prio = b.Do("PATCH", jp, json{{"priority", 7}});
+  REQUIRE(prio.status == 200);
+  CHECK(Body(prio)["priority"] == 7);
+  CHECK(b.Do("PATCH", jp, json{{"priority", "high"}}).status == 400);
+  CHECK(b.Do("PATCH", jp, json{{"priority", 100000}}).status == 400);
+  CHECK(b.Do("PATCH", jp, json{{"state", "done"}}).status == 400);
+  CHECK(b.Do("PATCH", jp, json::object()).status == 400);
+  CHECK(b.Do("PATCH", "/jobs/999999", json{{"priority", 1}}).status == 404);
+
   auto uploads = b.Do("GET", "/uploads");
   REQUIRE(uploads.status == 200);
   CHECK(Body(uploads)["items"].empty());

@@ -340,3 +340,205 @@ TEST_CASE("a result whose files do not match the index is not published",
   CHECK_FALSE(fs::exists(f.layout->VideoDir(video)));
   CHECK(f.Video(video).state == "processing");
 }
+
+// ---- split-and-stitch groups ------------------------------------------------
+
+namespace {
+
+// A worker for every job kind: the transcode job splits into three 2 s
+// chunks with audio; a chunk writes segment <index+1> of "v0"; audio writes
+// "a0"; the stitch copies its inputs together (and records them). $MARK
+// collects what ran; CRASH_ONCE=<i> kills chunk i's first attempt.
+std::string SplitWorker(const std::string& mark, int crash_once = -1) {
+  return "MARK='" + mark + "'\nCRASH_ONCE=" + std::to_string(crash_once) +
+         "\n" +
+         R"sh(kind=$(printf '%s' "$line" | sed 's/.*"kind":"\([^"]*\)".*/\1/')
+rend() {
+  printf '{"name":"%s","kind":"audio","codecs":"mp4a.40.2","sample_rate":48000,"channels":2,"timescale":48000,"bandwidth_peak":8,"bandwidth_avg":8,"init_size":1,"init_hash":"aa","segments":[%s]}' "$1" "$2"
+}
+seg() { printf '{"number":%s,"start_time":%s,"duration":96000,"size":2,"hash":"bb"}' "$1" "$(( ($1 - 1) * 96000 ))"; }
+echo "$kind" >> "$MARK/ran"
+case "$kind" in
+transcode)
+  printf '{"type":"split","plan":{"plan_json":"{}","chunks":[{"index":0,"start_ms":0,"end_ms":2000,"first_segment":1},{"index":1,"start_ms":2000,"end_ms":4000,"first_segment":2},{"index":2,"start_ms":4000,"end_ms":6000,"first_segment":3}],"duration_ms":6000,"audio":true}}\n'
+  exit 0;;
+chunk)
+  i=$(printf '%s' "$line" | sed 's/.*\\"chunk\\":{[^}]*\\"index\\":\([0-9]*\).*/\1/')
+  if [ "$i" = "$CRASH_ONCE" ] && [ ! -e "$MARK/crashed" ]; then
+    touch "$MARK/crashed"; progress 0.5; kill -KILL $$
+  fi
+  n=$((i + 1))
+  mkdir -p "$out/v0"; printf 'x' > "$out/v0/init.mp4"; printf 'yy' > "$out/v0/$n.m4s"
+  echo "chunk$i" >> "$MARK/ran"
+  progress 1
+  printf '{"type":"result","published":{"duration_ms":2000,"renditions":[%s]}}\n' "$(rend v0 "$(seg $n)")"
+  exit 0;;
+audio)
+  mkdir -p "$out/a0"; printf 'x' > "$out/a0/init.mp4"; printf 'yy' > "$out/a0/1.m4s"
+  printf '{"type":"result","published":{"duration_ms":6000,"renditions":[%s]}}\n' "$(rend a0 "$(seg 1)")"
+  exit 0;;
+stitch)
+  ins=$(printf '%s' "$line" | sed 's/.*"inputs":\[\([^]]*\)\].*/\1/' | tr ',' ' ' | tr -d '"')
+  echo "$ins" > "$MARK/inputs"
+  for d in $ins; do cp -r "$d"/. "$out"/ || exit 3; done
+  printf '{"type":"result","published":{"duration_ms":6000,"renditions":[%s,%s]}}\n' "$(rend v0 "$(seg 1),$(seg 2),$(seg 3)")" "$(rend a0 "$(seg 1)")"
+  exit 0;;
+esac
+exit 4
+)sh";
+}
+
+std::vector<catalog::GroupMember> Group(Fixture& f, int64_t parent) {
+  auto g = f.writer->Call<std::vector<catalog::GroupMember>>(
+      [parent](catalog::Db& db) { return catalog::ListGroup(db, parent); });
+  REQUIRE(g);
+  return *g;
+}
+
+size_t Entries(const std::string& dir) {
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator(dir)) {
+    (void)e;
+    n++;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a split video runs through chunks and audio and stitch to one version",
+    "[supervisor][split]") {
+  Fixture f;
+  f.opts.workers = 2;
+  std::string mark = f.dir / "mark";
+  fs::create_directories(mark);
+  f.Script(SplitWorker(mark));
+  auto [video, job] = f.AddVideo();
+  f.Start();
+  REQUIRE(f.WaitFor([&] { return f.Video(video).state == "ready"; }));
+  CHECK(f.Job(job).state == "done");
+  auto group = Group(f, job);
+  REQUIRE(group.size() == 5);
+  for (const auto& m : group) {
+    INFO(m.kind << m.index);
+    CHECK(m.state == "done");
+    CHECK(f.Job(m.id).attempts == 1);
+  }
+  auto v = f.Video(video);
+  CHECK(v.version == 1);
+  std::string media = f.layout->MediaDir(video, 1);
+  for (int n = 1; n <= 3; ++n) {
+    CHECK(test::ReadFile(media + "/v0/" + std::to_string(n) + ".m4s") == "yy");
+  }
+  CHECK(test::ReadFile(media + "/a0/1.m4s") == "yy");
+  // The stitch got the chunk folders in order, then audio.
+  std::string w = f.layout->GroupWorkDir(job);
+  CHECK(test::ReadFile(mark + "/inputs") ==
+        w + "/chunk-0 " + w + "/chunk-1 " + w + "/chunk-2 " + w + "/audio\n");
+  // Right after the commit: the group's work folder goes, and one publish is
+  // counted (parts are not).
+  CHECK(f.WaitFor([&] {
+    return f.metrics.Render().find("vodd_jobs_completed_total 1") !=
+           std::string::npos;
+  }));
+  CHECK_FALSE(fs::exists(w));
+  CHECK(Entries(f.layout->WorkRoot()) == 0);
+  CHECK(f.StagingEntries() == 0);
+}
+
+TEST_CASE("killing a chunk's worker retries only that chunk",
+          "[supervisor][split]") {
+  Fixture f;
+  std::string mark = f.dir / "mark";
+  fs::create_directories(mark);
+  f.Script(SplitWorker(mark, /*crash_once=*/1));
+  auto [video, job] = f.AddVideo();
+  f.Start();
+  REQUIRE(f.WaitFor([&] { return f.Video(video).state == "ready"; }));
+  CHECK(f.Job(job).attempts == 1);
+  for (const auto& m : Group(f, job)) {
+    INFO(m.kind << m.index);
+    CHECK(m.state == "done");
+    auto j = f.Job(m.id);
+    CHECK(j.attempts == (m.kind == "chunk" && m.index == 1 ? 2 : 1));
+  }
+  // Each chunk produced its output exactly once; the transcode ran once.
+  std::string ran = test::ReadFile(mark + "/ran");
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t p = ran.find(what + "\n"); p != std::string::npos;
+         p = ran.find(what + "\n", p + 1)) {
+      if (p == 0 || ran[p - 1] == '\n') n++;
+    }
+    return n;
+  };
+  CHECK(count("transcode") == 1);
+  CHECK(count("chunk0") == 1);
+  CHECK(count("chunk1") == 1);
+  CHECK(count("chunk2") == 1);
+  CHECK(count("stitch") == 1);
+  CHECK(count("chunk") == 4);  // chunk 1 started twice
+  CHECK(f.metrics.Render().find(
+            "vodd_worker_crashes_total{signal=\"SIGKILL\"} 1") !=
+        std::string::npos);
+}
+
+TEST_CASE("startup keeps the work of unfinished groups and removes the rest",
+          "[supervisor][split]") {
+  Fixture f;
+  auto now = [] { return SystemClock::Get().NowUnixMs(); };
+  // Claims the next job on the writer; returns its kind.
+  auto claim = [&](bool split) {
+    auto r = f.writer->Call<std::string>([&](catalog::Db& db)
+                                             -> Result<std::string> {
+      TRY_ASSIGN(auto j, catalog::ClaimJob(db, {"test-node", now(), 60'000}));
+      if (!j) return MakeError(ErrorCode::kNotFound, "nothing queued");
+      catalog::LeaseRef lease{j->id, j->lease_token};
+      if (split) {
+        TRY(catalog::SplitJob(db, lease,
+                              {{"chunk", 0, "{}", 1},
+                               {"chunk", 1, "{}", 2},
+                               {"audio", 0, "{}", 1},
+                               {"stitch", 0, "{}", 3}},
+                              now()));
+      } else {
+        TRY(catalog::CompleteJob(db, lease, now()));
+      }
+      return j->kind;
+    });
+    REQUIRE(r);
+    return *r;
+  };
+  auto [v2, finished] = f.AddVideo();
+  CHECK(claim(true) == "transcode");
+  for (const char* k : {"chunk", "audio", "chunk", "stitch"})
+    CHECK(claim(false) == k);
+  auto [v1, running] = f.AddVideo();
+  CHECK(claim(true) == "transcode");
+  CHECK(claim(false) == "chunk");  // chunk 0 done; chunk 1, audio queued
+  auto g1 = Group(f, running);
+  REQUIRE(g1[0].state == "done");
+  REQUIRE(g1[1].state == "queued");
+  REQUIRE(Group(f, finished)[3].state == "done");
+
+  for (const auto& d :
+       {f.layout->ChunkWorkDir(running, 0), f.layout->ChunkWorkDir(running, 1),
+        f.layout->AudioWorkDir(running), f.layout->ChunkWorkDir(finished, 0),
+        f.layout->GroupWorkDir(987654), f.layout->WorkRoot() + "/junk"}) {
+    fs::create_directories(d);
+    test::WriteFile(d + "/x", "x");
+  }
+  REQUIRE(pipeline::RecoverStorage(*f.writer, *f.layout));
+  CHECK(fs::exists(f.layout->ChunkWorkDir(running, 0) + "/x"));
+  CHECK_FALSE(fs::exists(f.layout->ChunkWorkDir(running, 1)));
+  CHECK_FALSE(fs::exists(f.layout->AudioWorkDir(running)));
+  CHECK_FALSE(fs::exists(f.layout->GroupWorkDir(finished)));
+  CHECK_FALSE(fs::exists(f.layout->GroupWorkDir(987654)));
+  CHECK_FALSE(fs::exists(f.layout->WorkRoot() + "/junk"));
+
+  // Deleting the video removes its group's work too.
+  REQUIRE(pipeline::DeleteVideo(*f.writer, *f.layout, v1, now()));
+  CHECK_FALSE(fs::exists(f.layout->GroupWorkDir(running)));
+  (void)v2;
+}
