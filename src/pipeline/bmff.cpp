@@ -182,6 +182,36 @@ Result<std::optional<BoxHeader>> ReadBoxHeader(ByteView data) {
   return std::optional<BoxHeader>(h);
 }
 
+namespace {
+
+Status ClearTimesIn(std::span<uint8_t> payload) {
+  TRY_ASSIGN(auto children, Children(payload));
+  for (const auto& c : children) {
+    // The child as a mutable span of `payload`.
+    const size_t at = size_t(c.payload.data() - payload.data());
+    std::span<uint8_t> body = payload.subspan(at, c.payload.size());
+    if (c.type == FourCC("trak") || c.type == FourCC("mdia")) {
+      TRY(ClearTimesIn(body));
+    } else if (c.type == FourCC("mvhd") || c.type == FourCC("tkhd") ||
+               c.type == FourCC("mdhd")) {
+      // version, flags, then creation and modification time (32 or 64 bit).
+      const size_t field = !body.empty() && body[0] == 1 ? 8 : 4;
+      if (body.size() < 4 + 2 * field) return Malformed("short time header");
+      std::fill(body.begin() + 4, body.begin() + 4 + long(2 * field), 0);
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Status ClearMoovTimes(std::span<uint8_t> moov) {
+  TRY_ASSIGN(auto header, ReadBoxHeader(moov));
+  if (!header || header->type != FourCC("moov") || header->size != moov.size())
+    return Malformed("not a whole moov box");
+  return ClearTimesIn(moov.subspan(header->header_size));
+}
+
 Result<std::string> AvcCodecString(ByteView avcc) {
   Reader r(avcc);
   uint8_t version = 0, sps_count = 0;

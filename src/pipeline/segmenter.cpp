@@ -10,7 +10,10 @@ using bmff::ByteView;
 using bmff::FourCC;
 
 Segmenter::Segmenter(SegmenterOptions options, SegmentSink* sink)
-    : options_(options), sink_(sink) {}
+    : options_(options),
+      sink_(sink),
+      next_number_(options.first_number),
+      next_sequence_(options.first_sequence) {}
 
 Status Segmenter::Push(ByteView bytes) {
   pending_.insert(pending_.end(), bytes.begin(), bytes.end());
@@ -45,6 +48,7 @@ Status Segmenter::HandleBox(const bmff::BoxHeader& header, ByteView box) {
     video_ = track_.handler == FourCC("vide");
     bmff::Bytes init = ftyp_;
     init.insert(init.end(), box.begin(), box.end());
+    TRY(bmff::ClearMoovTimes(std::span<uint8_t>(init).subspan(ftyp_.size())));
     has_init_ = true;
     return sink_->OnInit(track_, init);
   }
@@ -78,6 +82,11 @@ Status Segmenter::HandleBox(const bmff::BoxHeader& header, ByteView box) {
       started_ = true;
       first_time_ = dts;
       end_time_ = dts;
+      if (options_.start_den > 0) {
+        const int64_t ticks = options_.start_num * int64_t(track_.timescale);
+        time_shift_ =
+            (ticks * 2 + options_.start_den) / (options_.start_den * 2) - dts;
+      }
     }
     for (const auto& s : moof.samples) {
       if (pos + s.size > box.size()) {
@@ -105,6 +114,7 @@ int64_t Segmenter::Boundary(int64_t k) const {
 Status Segmenter::AddSample(const bmff::Sample& in, ByteView data) {
   bmff::Sample s = in;
   const int64_t dts = end_time_;
+  const int64_t out_dts = dts + time_shift_;
   const bool first = !segment_open_;
   if (first) {
     // The first sample is the first presented one for a closed-GOP H.264
@@ -131,13 +141,13 @@ Status Segmenter::AddSample(const bmff::Sample& in, ByteView data) {
     }
     segment_ = SegmentOut{};
     segment_.number = next_number_++;
-    segment_.start_time = dts;
+    segment_.start_time = out_dts;
     segment_open_ = true;
   }
-  if (frag_samples_.empty()) frag_start_ = dts;
+  if (frag_samples_.empty()) frag_start_ = out_dts;
   if (video_ && key) {
-    segment_.keyframes.push_back(KeyframeOut{dts + s.cto, 0, 0});
-    sink_->OnKeySample(dts + s.cto, data);
+    segment_.keyframes.push_back(KeyframeOut{out_dts + s.cto, 0, 0});
+    sink_->OnKeySample(out_dts + s.cto, data);
   }
   frag_samples_.push_back(s);
   frag_data_.insert(frag_data_.end(), data.begin(), data.end());

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "pipeline/gst_util.h"
@@ -225,6 +226,66 @@ Result<bmff::Bytes> EncodeJpeg(const RgbImage& image, int quality,
   BufferMap m(gst_sample_get_buffer(out.front().get()));
   if (!m.ok()) return MakeError(ErrorCode::kInternal, "cannot map the JPEG");
   return bmff::Bytes(m.data(), m.data() + m.size());
+}
+
+void KeyCapture::Offer(double t, bmff::ByteView data) {
+  if (want_poster && poster.empty() && t >= poster_time) {
+    poster.assign(data.begin(), data.end());
+  }
+  if (want_sprite) {
+    bool stored = false;
+    while (double(tiles.size()) * interval <= t + 1e-6) {
+      if (!stored) keys.emplace_back(data.begin(), data.end());
+      stored = true;
+      tiles.push_back(keys.size() - 1);
+    }
+  }
+  last_key.assign(data.begin(), data.end());
+}
+
+Result<catalog::Thumbnails> MakeThumbnails(
+    const std::string& out_dir, int sprite_interval_s, int thumb_width,
+    const KeySource& top, const KeySource& small, double duration_ms) {
+  constexpr int kSpriteMaxColumns = 10;
+  catalog::Thumbnails th;
+  const bmff::Bytes& poster =
+      top.capture->poster.empty() ? top.capture->last_key : top.capture->poster;
+  if (poster.empty())
+    return MakeError(ErrorCode::kMedia, "no keyframe for a poster");
+  TRY_ASSIGN(auto poster_img,
+             DecodeKeyframes(*top.avcc, {poster}, top.width, top.height));
+  TRY_ASSIGN(auto poster_jpg, EncodeJpeg(poster_img.front()));
+  TRY(WriteWholeFile(out_dir + "/poster.jpg", poster_jpg));
+  th.poster_size = int64_t(poster_jpg.size());
+  th.poster_hash = Sha256Hex(poster_jpg);
+
+  const KeyCapture& cap = *small.capture;
+  const int tile_w = std::min<int>(thumb_width, small.width & ~1);
+  const int tile_h =
+      std::max(2, int(std::lround(double(tile_w) * double(small.height) /
+                                  double(small.width) / 2.0)) *
+                      2);
+  TRY_ASSIGN(auto frames,
+             DecodeKeyframes(*small.avcc, cap.keys, tile_w, tile_h));
+  std::vector<RgbImage> tiles;
+  for (size_t k : cap.tiles) tiles.push_back(frames.at(k));
+  // Past the last keyframe the last tile repeats, so the sheet covers the
+  // whole duration (the WebVTT track has a cue per interval).
+  const double interval_ms = sprite_interval_s * 1000.0;
+  while (!frames.empty() && double(tiles.size()) * interval_ms < duration_ms) {
+    tiles.push_back(frames.back());
+  }
+  const int columns = std::min<int>(kSpriteMaxColumns, int(tiles.size()));
+  TRY_ASSIGN(auto sprite_jpg, EncodeJpeg(ComposeSprite(tiles, columns)));
+  TRY(WriteWholeFile(out_dir + "/sprite.jpg", sprite_jpg));
+  th.sprite_size = int64_t(sprite_jpg.size());
+  th.sprite_hash = Sha256Hex(sprite_jpg);
+  th.interval_ms = int64_t(sprite_interval_s) * 1000;
+  th.tile_width = tile_w;
+  th.tile_height = tile_h;
+  th.columns = columns;
+  th.count = int64_t(tiles.size());
+  return th;
 }
 
 }  // namespace vodd::pipeline

@@ -24,6 +24,10 @@
 // GStreamer; the one callback (decodebin pad-added) links a pad to its
 // pre-built branch and records what it did.
 //
+// The same graph serves split-and-stitch (GraphOptions, transcode_graph.h):
+// a chunk job builds only the video branch and selects a frame range with an
+// accurate seek and two pad probes; the audio job only the audio branch.
+//
 // Not done here: fsync and publish (the caller), the catalog.
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -35,6 +39,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -42,6 +47,7 @@
 
 #include "pipeline/gst_util.h"
 #include "pipeline/thumbnails.h"
+#include "pipeline/transcode_graph.h"
 #include "vodd/core/log.h"
 #include "vodd/pipeline/gst_ptr.h"
 #include "vodd/pipeline/media.h"
@@ -56,22 +62,8 @@ using glib::ObjectPtr;
 
 constexpr auto kPollInterval = 20 * GST_MSECOND;
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
-constexpr int kSpriteMaxColumns = 10;
 constexpr int kAudioRate = 48000;
 constexpr auto kStopTimeout = std::chrono::seconds(10);
-
-// Keeps the key samples thumbnails are made from.
-struct KeyCapture {
-  // Poster: the first keyframe at or after poster_time (seconds).
-  bool want_poster = false;
-  double poster_time = 0;
-  bmff::Bytes poster;
-  // Sprite: for tile k, the first keyframe at or after k × interval.
-  bool want_sprite = false;
-  double interval = 0;
-  std::vector<bmff::Bytes> keys;  // distinct key samples
-  std::vector<size_t> tiles;      // tile k → index into keys
-};
 
 // Writes one rendition's files and collects its catalog entry.
 class RenditionWriter : public SegmentSink {
@@ -109,20 +101,8 @@ class RenditionWriter : public SegmentSink {
   }
 
   void OnKeySample(int64_t pts, bmff::ByteView data) override {
-    const double t = double(pts) / double(std::max<int64_t>(1, r_.timescale));
-    if (capture_.want_poster && capture_.poster.empty() &&
-        t >= capture_.poster_time) {
-      capture_.poster.assign(data.begin(), data.end());
-    }
-    if (capture_.want_sprite) {
-      bool stored = false;
-      while (double(capture_.tiles.size()) * capture_.interval <= t + 1e-6) {
-        if (!stored) capture_.keys.emplace_back(data.begin(), data.end());
-        stored = true;
-        capture_.tiles.push_back(capture_.keys.size() - 1);
-      }
-    }
-    last_key_.assign(data.begin(), data.end());
+    capture_.Offer(double(pts) / double(std::max<int64_t>(1, r_.timescale)),
+                   data);
   }
 
   // Fills the bitrates once all segments are in.
@@ -147,15 +127,15 @@ class RenditionWriter : public SegmentSink {
 
   const catalog::Rendition& rendition() const { return r_; }
   const bmff::Bytes& avcc() const { return avcc_; }
-  KeyCapture& capture() { return capture_; }
-  const bmff::Bytes& last_key() const { return last_key_; }
+  KeySource keys() const {
+    return KeySource{&avcc_, int(r_.width), int(r_.height), &capture_};
+  }
 
  private:
   std::string dir_;
   catalog::Rendition r_;
   KeyCapture capture_;
   bmff::Bytes avcc_;
-  bmff::Bytes last_key_;
 };
 
 struct Output {
@@ -275,7 +255,7 @@ Result<std::pair<GstElement*, GstElement*>> AddMuxSink(GstBin* bin,
 }
 
 Status BuildVideoBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
-                        std::vector<GstElement*>& sinks) {
+                        GstElement*& grid, std::vector<GstElement*>& sinks) {
   TRY_ASSIGN(GstElement * q, AddElement(bin, "queue", "video_in"));
   TRY_ASSIGN(GstElement * convert, AddElement(bin, "videoconvert"));
   TRY_ASSIGN(GstElement * flip, AddElement(bin, "videoflip"));
@@ -287,6 +267,7 @@ Status BuildVideoBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
   TRY_ASSIGN(GstElement * tee, AddElement(bin, "tee"));
   TRY(LinkChain({q, convert, flip, rate, fps, tee}));
   head = q;
+  grid = fps;
   const guint fragment_ms = guint(plan.segment_seconds * 1000);
   for (const auto& rung : plan.video) {
     TRY_ASSIGN(GstElement * rq, AddElement(bin, "queue"));
@@ -348,53 +329,93 @@ Error BusError(GstMessage* msg) {
                fmt::format("media error: {}", glib::ErrorMessage(err.get()))};
 }
 
-// Poster and sprite from the captured keyframes.
-Result<catalog::Thumbnails> MakeThumbnails(const std::string& out_dir,
-                                           const LadderPlan& plan,
-                                           RenditionWriter& top,
-                                           RenditionWriter& small,
-                                           double duration_ms) {
-  catalog::Thumbnails th;
-  const auto& tr = top.rendition();
-  const auto& sr = small.rendition();
-  bmff::Bytes poster =
-      top.capture().poster.empty() ? top.last_key() : top.capture().poster;
-  if (poster.empty())
-    return MakeError(ErrorCode::kMedia, "no keyframe for a poster");
-  TRY_ASSIGN(auto poster_img, DecodeKeyframes(top.avcc(), {poster},
-                                              int(tr.width), int(tr.height)));
-  TRY_ASSIGN(auto poster_jpg, EncodeJpeg(poster_img.front()));
-  TRY(WriteWholeFile(out_dir + "/poster.jpg", poster_jpg));
-  th.poster_size = int64_t(poster_jpg.size());
-  th.poster_hash = Sha256Hex(poster_jpg);
+// Chunk mode (GraphOptions::range): which decoded frames reach the encoders.
+// Shared with two pad probes, which may outlive this scope like DecodeLinks.
+struct RangeState {
+  int64_t first = 0, end = -1;  // frame indices on the plan's grid
+  int fps_num = 1, fps_den = 1;
+  // Before the seek's flush, decoded frames come from the start of the file.
+  std::atomic<bool> flushed{false};
+  enum { kNone, kPushing, kSent };
+  std::atomic<int> eos{kNone};
+};
 
-  const KeyCapture& cap = small.capture();
-  const int tile_w = std::min<int>(plan.thumb_width, int(sr.width) & ~1);
-  const int tile_h =
-      std::max(2, int(std::lround(double(tile_w) * double(sr.height) /
-                                  double(sr.width) / 2.0)) *
-                      2);
-  TRY_ASSIGN(auto frames,
-             DecodeKeyframes(small.avcc(), cap.keys, tile_w, tile_h));
-  std::vector<RgbImage> tiles;
-  for (size_t k : cap.tiles) tiles.push_back(frames.at(k));
-  // Past the last keyframe the last tile repeats, so the sheet covers the
-  // whole duration (the WebVTT track has a cue per interval).
-  const double interval_ms = plan.sprite_interval_s * 1000.0;
-  while (!frames.empty() && double(tiles.size()) * interval_ms < duration_ms) {
-    tiles.push_back(frames.back());
+// On the video branch's first queue: drops frames decoded before the seek,
+// and the seek's flush itself (nothing downstream has data to flush).
+GstPadProbeReturn DropUntilSeeked(GstPad*, GstPadProbeInfo* info,
+                                  gpointer user_data) noexcept {
+  auto* st = static_cast<std::shared_ptr<RangeState>*>(user_data)->get();
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    return st->flushed ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
   }
-  const int columns = std::min<int>(kSpriteMaxColumns, int(tiles.size()));
-  TRY_ASSIGN(auto sprite_jpg, EncodeJpeg(ComposeSprite(tiles, columns)));
-  TRY(WriteWholeFile(out_dir + "/sprite.jpg", sprite_jpg));
-  th.sprite_size = int64_t(sprite_jpg.size());
-  th.sprite_hash = Sha256Hex(sprite_jpg);
-  th.interval_ms = int64_t(plan.sprite_interval_s) * 1000;
-  th.tile_width = tile_w;
-  th.tile_height = tile_h;
-  th.columns = columns;
-  th.count = int64_t(tiles.size());
-  return th;
+  GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP) {
+    st->flushed = true;
+    return GST_PAD_PROBE_DROP;
+  }
+  if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_START) return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_OK;
+}
+
+// After videorate: passes frames first … end-1 of the grid; at the first
+// frame past the end, ends the stream downstream (pushing EOS from the
+// streaming thread that owns this pad, as an element would) so the encoders
+// finish without waiting for the demuxer.
+GstPadProbeReturn SelectFrames(GstPad* pad, GstPadProbeInfo* info,
+                               gpointer user_data) noexcept {
+  auto* st = static_cast<std::shared_ptr<RangeState>*>(user_data)->get();
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_DROP;
+    const int64_t n = int64_t(
+        gst_util_uint64_scale_round(GST_BUFFER_PTS(buf), guint64(st->fps_num),
+                                    guint64(st->fps_den) * GST_SECOND));
+    if (n < st->first || st->eos != RangeState::kNone)
+      return GST_PAD_PROBE_DROP;
+    if (st->end >= 0 && n >= st->end) {
+      st->eos = RangeState::kPushing;
+      gst_pad_push_event(pad, gst_event_new_eos());
+      st->eos = RangeState::kSent;
+      return GST_PAD_PROBE_DROP;
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS && st->eos == RangeState::kSent) {
+    return GST_PAD_PROBE_DROP;  // ours went first
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void AddRangeProbe(GstElement* element, const char* pad_name,
+                   GstPadProbeType mask, GstPadProbeCallback callback,
+                   const std::shared_ptr<RangeState>& state) {
+  auto pad = Adopt(gst_element_get_static_pad(element, pad_name));
+  gst_pad_add_probe(
+      pad.get(), mask, callback, new std::shared_ptr<RangeState>(state),
+      [](gpointer p) { delete static_cast<std::shared_ptr<RangeState>*>(p); });
+}
+
+// decodebin: streams of a kind this job does not encode stay encoded (and
+// unlinked) instead of being decoded for nothing.
+constexpr uintptr_t kSkipVideo = 1, kSkipAudio = 2;
+gboolean ContinueUnlessSkipped(GstElement*, GstPad* pad, GstCaps* caps,
+                               gpointer user_data) noexcept {
+  const auto skip = reinterpret_cast<uintptr_t>(user_data);
+  if (!caps || gst_caps_is_empty(caps) || gst_caps_is_any(caps)) return TRUE;
+  // Only a demuxer's streams: the container itself has "video/" caps too
+  // (video/quicktime).
+  auto parent = Adopt(gst_pad_get_parent_element(pad));
+  GstElementFactory* factory =
+      parent ? gst_element_get_factory(parent.get()) : nullptr;
+  const char* klass = factory ? gst_element_factory_get_metadata(
+                                    factory, GST_ELEMENT_METADATA_KLASS)
+                              : nullptr;
+  if (!klass || !strstr(klass, "Demux")) return TRUE;
+  const char* name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  if ((skip & kSkipVideo) && g_str_has_prefix(name, "video/")) return FALSE;
+  if ((skip & kSkipAudio) && g_str_has_prefix(name, "audio/")) return FALSE;
+  return TRUE;
 }
 
 }  // namespace
@@ -404,14 +425,31 @@ Result<catalog::PublishedVersion> Transcode(
     const std::string& out_dir,
     std::function<void(const Progress&)> on_progress,
     const std::atomic<bool>* cancel, int stall_timeout_s) {
+  GraphOptions options;
+  options.expect_ms = probe.duration_ms;
+  return RunTranscodeGraph(source, probe, plan, out_dir, options,
+                           std::move(on_progress), cancel, stall_timeout_s);
+}
+
+Result<catalog::PublishedVersion> RunTranscodeGraph(
+    const std::string& source, const ProbeResult& probe, const LadderPlan& plan,
+    const std::string& out_dir, const GraphOptions& options,
+    std::function<void(const Progress&)> on_progress,
+    const std::atomic<bool>* cancel, int stall_timeout_s) {
   TRY(EnsureGstInit());
-  if (plan.video.empty() && !plan.audio) {
+  const bool with_video = options.video && !plan.video.empty();
+  const bool with_audio = options.audio && plan.audio;
+  if (!with_video && !with_audio) {
     return MakeError(ErrorCode::kInvalidArgument, "empty plan");
   }
   if (!plan.video.empty() && (plan.fps_num <= 0 || plan.gop_frames <= 0 ||
                               plan.segment_frames % plan.gop_frames != 0)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "plan without a valid frame rate or GOP");
+  }
+  if (options.range && (!with_video || with_audio)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a frame range needs video only");
   }
   const auto started = Clock::now();
 
@@ -421,12 +459,28 @@ Result<catalog::PublishedVersion> Transcode(
   g_object_set(src, "location", source.c_str(), nullptr);
   TRY_ASSIGN(GstElement * decode, AddElement(bin, "decodebin"));
   TRY(LinkChain({src, decode}));
+  const uintptr_t skip =
+      (with_video ? 0 : kSkipVideo) | (with_audio ? 0 : kSkipAudio);
+  if (skip != 0) {
+    g_signal_connect(decode, "autoplug-continue",
+                     G_CALLBACK(ContinueUnlessSkipped),
+                     reinterpret_cast<gpointer>(skip));
+  }
 
   // Segment length in seconds as a fraction: whole frames for video.
   SegmenterOptions seg_opts;
   if (!plan.video.empty()) {
     seg_opts.segment_num = int64_t(plan.segment_frames) * plan.fps_den;
     seg_opts.segment_den = plan.fps_num;
+    if (options.range) {
+      seg_opts.first_number = options.first_segment;
+      seg_opts.first_sequence =
+          uint32_t((options.first_segment - 1) *
+                       (plan.segment_frames / plan.gop_frames) +
+                   1);
+      seg_opts.start_num = options.first_frame * plan.fps_den;
+      seg_opts.start_den = plan.fps_num;
+    }
   } else {
     seg_opts.segment_num = plan.segment_seconds;
     seg_opts.segment_den = 1;
@@ -437,9 +491,25 @@ Result<catalog::PublishedVersion> Transcode(
   auto links_owner = std::make_shared<DecodeLinks>();
   DecodeLinks& links = *links_owner;
   std::vector<Output> outputs;
-  if (!plan.video.empty()) {
+  auto range = std::make_shared<RangeState>();
+  if (with_video) {
     std::vector<GstElement*> sinks;
-    TRY(BuildVideoBranch(bin, plan, links.video_in, sinks));
+    GstElement* grid = nullptr;
+    TRY(BuildVideoBranch(bin, plan, links.video_in, grid, sinks));
+    if (options.range) {
+      range->first = options.first_frame;
+      range->end = options.end_frame;
+      range->fps_num = plan.fps_num;
+      range->fps_den = plan.fps_den;
+      AddRangeProbe(links.video_in, "sink",
+                    GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER |
+                                    GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                    DropUntilSeeked, range);
+      AddRangeProbe(grid, "src",
+                    GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER |
+                                    GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    SelectFrames, range);
+    }
     for (size_t i = 0; i < plan.video.size(); ++i) {
       const auto& rung = plan.video[i];
       catalog::Rendition r;
@@ -448,11 +518,11 @@ Result<catalog::PublishedVersion> Transcode(
       r.frame_rate_num = plan.fps_num;
       r.frame_rate_den = plan.fps_den;
       KeyCapture cap;
-      if (i == 0) {
+      if (i == 0 && options.thumbnails) {
         cap.want_poster = true;
         cap.poster_time = std::min(5.0, double(probe.duration_ms) / 2000.0);
       }
-      if (i + 1 == plan.video.size()) {
+      if (i + 1 == plan.video.size() && options.thumbnails) {
         cap.want_sprite = true;
         cap.interval = plan.sprite_interval_s;
       }
@@ -466,7 +536,7 @@ Result<catalog::PublishedVersion> Transcode(
       outputs.push_back(std::move(o));
     }
   }
-  if (plan.audio) {
+  if (with_audio) {
     GstElement* sink = nullptr;
     TRY(BuildAudioBranch(bin, plan, links.audio_in, sink));
     catalog::Rendition r;
@@ -499,8 +569,35 @@ Result<catalog::PublishedVersion> Transcode(
   auto last_activity = Clock::now();
   auto last_report = Clock::now() - kProgressInterval;
   const Output& lead = outputs.front();  // top rung, or the audio
+  // Chunk mode: one frame before the first (so videorate can pick the
+  // nearest source frame for it) up to two past the end (so it fills the
+  // last slot); SelectFrames cuts exactly.
+  bool seeked = !options.range;
+  int seek_attempts = 0;
   bool eos = false;
   while (!eos) {
+    if (!seeked && links.video_linked) {
+      const guint64 frame_ns = guint64(plan.fps_den) * GST_SECOND;
+      const gint64 start = gint64(gst_util_uint64_scale(
+          guint64(std::max<int64_t>(0, options.first_frame - 1)), frame_ns,
+          guint64(plan.fps_num)));
+      const gint64 stop_at =
+          options.end_frame < 0
+              ? -1
+              : gint64(gst_util_uint64_scale(guint64(options.end_frame + 2),
+                                             frame_ns, guint64(plan.fps_num)));
+      seeked = gst_element_send_event(
+          links.video_in,
+          gst_event_new_seek(
+              1.0, GST_FORMAT_TIME,
+              GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+              GST_SEEK_TYPE_SET, start,
+              stop_at < 0 ? GST_SEEK_TYPE_NONE : GST_SEEK_TYPE_SET, stop_at));
+      // The pad may be flagged linked a moment before the link is made.
+      if (!seeked && ++seek_attempts > 100) {
+        return MakeError(ErrorCode::kMedia, "cannot seek in the source");
+      }
+    }
     if (auto msg = AdoptMini(gst_bus_timed_pop(bus.get(), kPollInterval))) {
       switch (GST_MESSAGE_TYPE(msg.get())) {
         case GST_MESSAGE_ERROR:
@@ -565,8 +662,8 @@ Result<catalog::PublishedVersion> Transcode(
           std::chrono::duration<double>(now - started).count();
       Progress p;
       p.fraction =
-          probe.duration_ms > 0
-              ? std::min(1.0, media_s * 1000.0 / double(probe.duration_ms))
+          options.expect_ms > 0
+              ? std::min(1.0, media_s * 1000.0 / double(options.expect_ms))
               : 0;
       p.speed = wall_s > 0 ? media_s / wall_s : 0;
       p.fps = plan.video.empty() ? 0 : p.speed * plan.fps_num / plan.fps_den;
@@ -592,23 +689,24 @@ Result<catalog::PublishedVersion> Transcode(
   // A truncated faststart file plays its first part and ends with a clean
   // EOS, while the container still claims the full duration.
   const double tolerance_ms =
-      std::max(1000.0, double(probe.duration_ms) * 0.005);
-  if (covered_ms + tolerance_ms < double(probe.duration_ms)) {
+      std::max(1000.0, double(options.expect_ms) * 0.005);
+  if (covered_ms + tolerance_ms < double(options.expect_ms)) {
     return MakeError(
         ErrorCode::kMedia,
         fmt::format(
             "output covers {:.1f} s of the source's {:.1f} s: the file is "
             "truncated or damaged",
-            covered_ms / 1000.0, double(probe.duration_ms) / 1000.0));
+            covered_ms / 1000.0, double(options.expect_ms) / 1000.0));
   }
   out.duration_ms = int64_t(std::llround(covered_ms));
   for (auto& o : outputs) out.renditions.push_back(o.writer->Finish());
 
-  if (!plan.video.empty()) {
-    TRY_ASSIGN(
-        out.thumbnails,
-        MakeThumbnails(out_dir, plan, *outputs.front().writer,
-                       *outputs[plan.video.size() - 1].writer, covered_ms));
+  if (with_video && options.thumbnails) {
+    TRY_ASSIGN(out.thumbnails,
+               MakeThumbnails(out_dir, plan.sprite_interval_s, plan.thumb_width,
+                              outputs.front().writer->keys(),
+                              outputs[plan.video.size() - 1].writer->keys(),
+                              covered_ms));
   }
   const double wall_s =
       std::chrono::duration<double>(Clock::now() - started).count();

@@ -65,6 +65,12 @@ struct TrackInfo {
 // which Apple's authoring spec rules out) and for unknown sample entries.
 Result<TrackInfo> ParseMoov(ByteView moov);
 
+// Sets the creation and modification times of the mvhd, tkhd and mdhd boxes
+// in `moov` (a whole moov box, edited in place) to 0 ("unknown"): mp4mux
+// writes the wall clock there, and chunks encoded at different times must
+// share one byte-identical init segment. Errors: kMedia for malformed boxes.
+Status ClearMoovTimes(std::span<uint8_t> moov);
+
 // "avc1.PPCCLL" from an avcC payload: profile_idc, constraint flags and
 // level_idc read from its first SPS NAL unit.
 Result<std::string> AvcCodecString(ByteView avcc);

@@ -11,6 +11,9 @@
 //                                             cut at the sample nearest k ×
 //                                             target
 //
+// The init segment's creation times are cleared so that it depends only on
+// the encoding settings (split chunks share one init.mp4).
+//
 // Rewriting the fragments (instead of copying mp4mux's) is what makes the
 // output CMAF: tfhd default-base-is-moof, tfdt version 1, and composition
 // offsets shifted so that the first frame is presented at time 0 (mp4mux
@@ -36,6 +39,14 @@ struct SegmenterOptions {
   // frames × fps_den / fps_num so that a segment is a whole number of GOPs.
   int64_t segment_num = 4;
   int64_t segment_den = 1;
+  // A chunk of a split source: the first segment's number, the first
+  // fragment's mfhd sequence number, and (start_den > 0) the decode time of
+  // the first sample, start_num / start_den seconds, to which the stream is
+  // shifted so that tfdt continues the previous chunk.
+  int64_t first_number = 1;
+  uint32_t first_sequence = 1;
+  int64_t start_num = 0;
+  int64_t start_den = 0;
 };
 
 struct KeyframeOut {
@@ -82,7 +93,9 @@ class Segmenter {
   // sample); time of the first sample.
   int64_t end_time() const { return end_time_; }
   int64_t first_time() const { return first_time_; }
-  int64_t segments_emitted() const { return next_number_ - 1; }
+  int64_t segments_emitted() const {
+    return next_number_ - options_.first_number;
+  }
 
  private:
   Status HandleBox(const bmff::BoxHeader& header, bmff::ByteView box);
@@ -114,6 +127,7 @@ class Segmenter {
   int64_t first_time_ = 0;
   int64_t end_time_ = 0;
   int32_t cto_shift_ = 0;
+  int64_t time_shift_ = 0;  // added to mp4mux's decode times on output
 };
 
 }  // namespace vodd::pipeline

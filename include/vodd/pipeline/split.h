@@ -57,11 +57,12 @@ std::optional<SplitPlan> MakeSplitPlan(const ProbeResult& probe,
 
 // Encodes the video rungs of `chunk` into `out_dir` (which must exist and be
 // empty): <rung>/init.mp4 and <rung>/<n>.m4s with n from
-// chunk.first_segment. No audio, no thumbnails. The last chunk of a plan runs
-// to the end of the source. Threading, progress, cancel, stall timeout and
-// errors as Transcode (media.h); kMedia also when the output does not cover
-// the chunk. The result holds the video renditions (segments, keyframes,
-// bandwidths of this chunk only) and duration_ms of the chunk.
+// chunk.first_segment. No audio, no thumbnails. The last chunk ends at the
+// last grid slot before the source's duration, where Transcode ends. Threading,
+// progress, cancel, stall timeout and errors as Transcode (media.h); kMedia
+// also when the output does not cover the chunk. The result holds the video
+// renditions (segments, keyframes, bandwidths of this chunk only) and
+// duration_ms of the chunk.
 Result<catalog::PublishedVersion> TranscodeChunk(
     const std::string& source, const SplitContext& context,
     const SplitPlan& split, const ChunkSpec& chunk, const std::string& out_dir,
