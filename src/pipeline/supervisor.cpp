@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <optional>
 
 #include <fmt/format.h>
@@ -47,6 +48,16 @@ struct Supervisor::Metrics {
         "vodd_transcode_realtime_ratio",
         "Media seconds transcoded per wall second, per successful job.",
         {0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10});
+    claim = reg->GetHistogram(
+        "vodd_job_claim_seconds",
+        "Writer-thread time of one claim attempt (ExpireLeases + ClaimJob), "
+        "whether or not it found a job.",
+        {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+         0.25, 1});
+    workers_target = reg->GetGauge(
+        "vodd_workers_target", "Worker slots wanted (pipeline.workers, live).");
+    workers_busy =
+        reg->GetGauge("vodd_workers_busy", "Worker slots running a job.");
   }
   void Failed(const std::string& reason) {
     reg->GetCounter("vodd_jobs_failed_total", "Failed job attempts by reason.",
@@ -66,11 +77,25 @@ struct Supervisor::Metrics {
   Histogram* duration;
   Histogram* queue_wait;
   Histogram* realtime;
+  Histogram* claim;
+  Gauge* workers_target;
+  Gauge* workers_busy;
 };
 
 struct Supervisor::Claimed {
   catalog::Job job;
   catalog::Video video;
+  // The options live when the job was claimed; the job keeps them to the end
+  // even if SetPipelineConfig changes them meanwhile.
+  std::shared_ptr<const SupervisorOptions> opts;
+};
+
+// One slot thread. `retiring` is set (under slots_mutex_) when the slot has
+// decided to exit: from then on it claims nothing and only returns, so it can
+// be joined at once, and a grow starts a fresh thread in its place.
+struct Supervisor::Slot {
+  std::thread thread;
+  std::atomic<bool> retiring{false};
 };
 
 namespace {
@@ -95,6 +120,24 @@ bool SafeRelativePath(const std::string& p) {
   return !p.empty() && p[0] != '/' && p.find("..") == std::string::npos;
 }
 
+// The per-job options a PipelineConfig decides. The heartbeat keeps to a
+// third of the lease so that two missed beats do not lose it.
+void ApplyPipeline(SupervisorOptions& o, const config::PipelineConfig& p,
+                   int64_t max_heartbeat_ms) {
+  o.pipeline = p;
+  o.lease_ms = int64_t{p.lease_seconds} * 1000;
+  o.stall_timeout_ms = int64_t{p.stall_timeout_s} * 1000;
+  o.heartbeat_ms =
+      std::max<int64_t>(1, std::min(max_heartbeat_ms, o.lease_ms / 3));
+}
+
+int TargetWorkers(int n) {
+  config::PipelineConfig p;
+  p.workers = std::max(0, n);
+  return std::clamp(config::EffectiveWorkers(p), 1,
+                    SupervisorOptions::kMaxWorkers);
+}
+
 }  // namespace
 
 SupervisorOptions OptionsFromConfig(const config::Config& cfg) {
@@ -102,10 +145,7 @@ SupervisorOptions OptionsFromConfig(const config::Config& cfg) {
   o.workers = config::EffectiveWorkers(cfg.pipeline);
   o.owner = HostName();
   o.worker_argv = {"/proc/self/exe", "worker"};
-  o.pipeline = cfg.pipeline;
-  o.lease_ms = int64_t{cfg.pipeline.lease_seconds} * 1000;
-  o.stall_timeout_ms = int64_t{cfg.pipeline.stall_timeout_s} * 1000;
-  o.heartbeat_ms = std::min(o.heartbeat_ms, o.lease_ms / 3);
+  ApplyPipeline(o, cfg.pipeline, o.heartbeat_ms);
   o.worker_log_level = cfg.server.log_level;
   return o;
 }
@@ -117,7 +157,12 @@ Supervisor::Supervisor(SupervisorOptions opts, const storage::Layout& layout,
       layout_(layout),
       writer_(writer),
       clock_(clock),
-      metrics_(std::make_unique<Metrics>(metrics)) {}
+      metrics_(std::make_unique<Metrics>(metrics)),
+      live_opts_(std::make_shared<const SupervisorOptions>(opts_)),
+      target_(std::min(opts_.workers, SupervisorOptions::kMaxWorkers)) {
+  metrics_->workers_target->Set(target_.load());
+  metrics_->workers_busy->Set(0);
+}
 
 Result<std::unique_ptr<Supervisor>> Supervisor::Create(
     SupervisorOptions opts, const storage::Layout& layout,
@@ -151,22 +196,97 @@ Status Supervisor::Start() {
                *released, opts_.owner);
     }
   }
-  LOG_INFO("pipeline", "{} worker slot(s), node {}", opts_.workers,
-           opts_.owner);
-  threads_.emplace_back([this] { HousekeepingLoop(); });
-  for (int i = 0; i < opts_.workers; ++i) {
-    threads_.emplace_back([this, i] { SlotLoop(i); });
+  std::lock_guard<std::mutex> lock(slots_mutex_);
+  if (started_ || stopping_) {
+    return MakeError(ErrorCode::kInvalidArgument, "supervisor already started");
   }
+  started_ = true;
+  LOG_INFO("pipeline", "{} worker slot(s), node {}", target_.load(),
+           opts_.owner);
+  housekeeping_ = std::thread([this] { HousekeepingLoop(); });
+  ReconcileSlotsLocked();
   return Ok();
 }
 
 void Supervisor::Stop() {
-  if (stopping_.exchange(true)) return;
-  Wake();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
+  std::vector<std::unique_ptr<Slot>> slots;
+  {
+    std::lock_guard<std::mutex> lock(slots_mutex_);
+    if (stopping_.exchange(true)) return;
+    slots.swap(slots_);
   }
-  threads_.clear();
+  Wake();
+  if (housekeeping_.joinable()) housekeeping_.join();
+  for (auto& s : slots) {
+    if (s && s->thread.joinable()) s->thread.join();
+  }
+}
+
+void Supervisor::SetWorkers(int n) {
+  int target = TargetWorkers(n);
+  {
+    std::lock_guard<std::mutex> lock(slots_mutex_);
+    int before = target_.exchange(target);
+    if (before != target && started_ && !stopping_) {
+      LOG_INFO("pipeline", "worker slots {} -> {}{}", before, target,
+               target < before ? " (running jobs finish first)" : "");
+    }
+    ReconcileSlotsLocked();
+  }
+  metrics_->workers_target->Set(target);
+  // Idle slots above the target exit now rather than at their next poll.
+  Wake();
+}
+
+void Supervisor::SetPipelineConfig(const config::PipelineConfig& p) {
+  SupervisorOptions next = opts_;
+  ApplyPipeline(next, p, opts_.heartbeat_ms);
+  auto shared = std::make_shared<const SupervisorOptions>(std::move(next));
+  std::lock_guard<std::mutex> lock(live_opts_mutex_);
+  live_opts_ = std::move(shared);
+}
+
+WorkerStats Supervisor::Workers() const {
+  WorkerStats s;
+  s.target = target_.load();
+  s.busy = busy_.load();
+  std::lock_guard<std::mutex> lock(slots_mutex_);
+  for (const auto& slot : slots_) {
+    if (slot && !slot->retiring) s.threads++;
+  }
+  return s;
+}
+
+std::shared_ptr<const SupervisorOptions> Supervisor::LiveOptions() const {
+  std::lock_guard<std::mutex> lock(live_opts_mutex_);
+  return live_opts_;
+}
+
+void Supervisor::ReconcileSlotsLocked() {
+  if (!started_ || stopping_) return;
+  // A retiring slot has only its return left: joining it is immediate.
+  for (auto& slot : slots_) {
+    if (slot && slot->retiring) {
+      slot->thread.join();
+      slot.reset();
+    }
+  }
+  const size_t target = static_cast<size_t>(target_.load());
+  if (slots_.size() < target) slots_.resize(target);
+  for (size_t i = 0; i < target; ++i) {
+    if (slots_[i]) continue;  // running, or finishing a job to retire later
+    auto slot = std::make_unique<Slot>();
+    Slot* self = slot.get();
+    int index = static_cast<int>(i);
+    slot->thread = std::thread([this, self, index] { SlotLoop(*self, index); });
+    slots_[i] = std::move(slot);
+  }
+  while (!slots_.empty() && !slots_.back()) slots_.pop_back();
+}
+
+void Supervisor::SetBusy(int delta) {
+  int busy = busy_.fetch_add(delta) + delta;
+  metrics_->workers_busy->Set(busy);
 }
 
 void Supervisor::Wake() {
@@ -201,6 +321,11 @@ void Supervisor::HousekeepingLoop() {
       auto r = catalog::OpenReader(writer_.path());
       if (r) reader = std::move(*r);
     }
+    {
+      // Joins slots that retired after a shrink.
+      std::lock_guard<std::mutex> lock(slots_mutex_);
+      ReconcileSlotsLocked();
+    }
     if (reader) {
       auto counts = catalog::CountJobs(*reader);
       if (counts) {
@@ -214,20 +339,39 @@ void Supervisor::HousekeepingLoop() {
   } while (WaitForWork(opts_.housekeeping_ms));
 }
 
-void Supervisor::SlotLoop(int slot) {
+void Supervisor::SlotLoop(Slot& self, int slot) {
+  auto above_target = [this, slot] { return slot >= target_.load(); };
   while (!stopping_) {
+    if (above_target()) {
+      // Decided under the lock SetWorkers takes, so a grow that comes right
+      // now either keeps this slot or sees it retiring and starts a new one.
+      std::lock_guard<std::mutex> lock(slots_mutex_);
+      if (above_target()) {
+        self.retiring = true;
+        LOG_INFO("pipeline", "slot {}: retired", slot);
+        return;
+      }
+    }
+    std::shared_ptr<const SupervisorOptions> opts = LiveOptions();
     auto claimed = writer_.Call<std::optional<Claimed>>(
-        [this](catalog::Db& db) -> Result<std::optional<Claimed>> {
+        [&](catalog::Db& db) -> Result<std::optional<Claimed>> {
+          // A shrink may have come while this slot waited for the writer.
+          if (above_target()) return std::optional<Claimed>();
+          auto started = std::chrono::steady_clock::now();
           int64_t now = clock_.NowUnixMs();
-          TRY(catalog::ExpireLeases(db, now, opts_.retry));
+          TRY(catalog::ExpireLeases(db, now, opts->retry));
           TRY_ASSIGN(auto job,
-                     catalog::ClaimJob(db, {opts_.owner, now, opts_.lease_ms}));
+                     catalog::ClaimJob(db, {opts_.owner, now, opts->lease_ms}));
+          metrics_->claim->Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                            started)
+                  .count());
           if (!job) return std::optional<Claimed>();
           TRY_ASSIGN(auto video, catalog::GetVideo(db, job->video_id));
           if (!video)
             return MakeError(ErrorCode::kInternal, "job without video");
           return std::optional<Claimed>(
-              Claimed{std::move(*job), std::move(*video)});
+              Claimed{std::move(*job), std::move(*video), opts});
         });
     if (!claimed) {
       if (claimed.error().code != ErrorCode::kCancelled) {
@@ -238,14 +382,17 @@ void Supervisor::SlotLoop(int slot) {
       continue;
     }
     if (!*claimed) {
-      WaitForWork(opts_.poll_ms);
+      if (!above_target()) WaitForWork(opts_.poll_ms);
       continue;
     }
+    SetBusy(1);
     RunJob(slot, **claimed);
+    SetBusy(-1);
   }
 }
 
 void Supervisor::RunJob(int slot, const Claimed& claimed) {
+  const SupervisorOptions& opts = *claimed.opts;  // as when it was claimed
   const catalog::Job& job = claimed.job;
   const catalog::LeaseRef lease{job.id, job.lease_token};
   const int64_t started_ms = clock_.NowMonotonicMs();
@@ -264,7 +411,7 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     metrics_->Failed(label);
     auto out = writer_.Call<catalog::FailOutcome>([&](catalog::Db& db) {
       return catalog::FailJob(db, lease, {reason, permanent},
-                              clock_.NowUnixMs(), opts_.retry);
+                              clock_.NowUnixMs(), opts.retry);
     });
     if (!out) {
       LOG_WARN("pipeline", "job {}: recording the failure: {}", job.id,
@@ -299,8 +446,8 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   wj.lease_token = job.lease_token;
   wj.source = layout_.root() + "/" + claimed.video.source_path;
   wj.out_dir = staging;
-  wj.pipeline = opts_.pipeline;
-  wj.log_level = opts_.worker_log_level;
+  wj.pipeline = opts.pipeline;
+  wj.log_level = opts.worker_log_level;
   wj.kind = job.kind;
   wj.payload = job.payload;
   if (job.kind == "stitch") {
@@ -312,7 +459,7 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     wj.inputs = std::move(*inputs);
   }
 
-  auto child = ChildProcess::Spawn(opts_.worker_argv, {});
+  auto child = ChildProcess::Spawn(opts.worker_argv, {});
   if (!child)
     return fail("cannot start worker: " + child.error().message, false,
                 "spawn");
@@ -329,7 +476,7 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   ProgressMsg progress;
   bool lease_lost = false, stalled = false, shutdown = false;
   int64_t last_activity = clock_.NowMonotonicMs();
-  int64_t next_heartbeat = last_activity + opts_.heartbeat_ms;
+  int64_t next_heartbeat = last_activity + opts.heartbeat_ms;
   int64_t kill_at = 0;  // after SIGTERM on shutdown
   std::string buffer;
   bool eof = false;
@@ -341,7 +488,7 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     exited = exited || child->TryWait().has_value();
     int64_t now = clock_.NowMonotonicMs();
     int64_t wait =
-        std::min(next_heartbeat, last_activity + opts_.stall_timeout_ms) - now;
+        std::min(next_heartbeat, last_activity + opts.stall_timeout_ms) - now;
     pollfd pfd{child->stdout_fd(), POLLIN, 0};
     int rc =
         poll(&pfd, 1,
@@ -381,22 +528,22 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     if (stopping_ && !shutdown) {
       shutdown = true;
       child->Signal(SIGTERM);
-      kill_at = now + opts_.kill_grace_ms;
+      kill_at = now + opts.kill_grace_ms;
     }
     if (shutdown && now >= kill_at) child->Signal(SIGKILL);
-    if (!shutdown && !stalled && now - last_activity > opts_.stall_timeout_ms) {
+    if (!shutdown && !stalled && now - last_activity > opts.stall_timeout_ms) {
       stalled = true;
       child->Signal(SIGKILL);
     }
     if (!shutdown && !lease_lost && now >= next_heartbeat) {
-      next_heartbeat = now + opts_.heartbeat_ms;
+      next_heartbeat = now + opts.heartbeat_ms;
       catalog::HeartbeatInfo info{
           progress.fraction,
           progress.fps > 0 ? std::optional<double>(progress.fps) : std::nullopt,
           progress.speed > 0 ? std::optional<int64_t>(progress.eta_ms)
                              : std::nullopt};
       auto hb = writer_.Call<bool>([&](catalog::Db& db) -> Result<bool> {
-        TRY(catalog::Heartbeat(db, lease, clock_.NowUnixMs(), opts_.lease_ms,
+        TRY(catalog::Heartbeat(db, lease, clock_.NowUnixMs(), opts.lease_ms,
                                info));
         return true;
       });
@@ -409,7 +556,7 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
       }
     }
   }
-  int status = child->WaitOrKill(opts_.kill_grace_ms);
+  int status = child->WaitOrKill(opts.kill_grace_ms);
 
   if (lease_lost) {
     LOG_WARN("pipeline",
@@ -430,7 +577,7 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   }
   if (stalled) {
     return fail(fmt::format("stalled: no progress for {} s",
-                            opts_.stall_timeout_ms / 1000),
+                            opts.stall_timeout_ms / 1000),
                 false, "stall");
   }
   if (WIFSIGNALED(status)) {

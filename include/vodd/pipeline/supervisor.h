@@ -9,6 +9,14 @@
 //                 error / signal / stall → FailJob (retry or dead)
 //                 lease lost (cancelled, expired) → kill, abandon
 //                 Stop() → SIGTERM worker, ReleaseLease (attempt not counted)
+//
+// Live scaling: slots are numbered 0…; slot i runs while i < target.
+//   SetWorkers(n) grow:   start threads for the missing slots; they claim now
+//   SetWorkers(n) shrink: slots i ≥ n finish their current job, then exit
+//                         instead of claiming (joined by housekeeping,
+//                         SetWorkers or Stop); a job is never interrupted
+//   SetPipelineConfig:    jobs claimed from now on use it; running jobs keep
+//                         the options they were claimed with
 #pragma once
 
 #include <atomic>
@@ -36,7 +44,9 @@ struct SupervisorOptions {
   static constexpr int64_t kDefaultKillGraceMs = 5'000;
   static constexpr int64_t kDefaultHousekeepingMs = 5'000;
 
-  int workers = 1;                       // concurrent jobs
+  static constexpr int kMaxWorkers = 256;  // as pipeline.workers allows
+
+  int workers = 1;                       // concurrent jobs at Start
   std::string owner;                     // lease owner: this node's name
   std::vector<std::string> worker_argv;  // {"/proc/self/exe", "worker"}
   config::PipelineConfig pipeline;       // handed to every worker
@@ -56,6 +66,14 @@ struct SupervisorOptions {
 // timeouts, the host name as owner, /proc/self/exe worker.
 SupervisorOptions OptionsFromConfig(const config::Config& cfg);
 
+// The live pool, for the admin stats (and the gauges vodd_workers_target,
+// vodd_workers_busy).
+struct WorkerStats {
+  int target = 0;   // slots wanted (SetWorkers, after deriving 0)
+  int busy = 0;     // slots running a job right now
+  int threads = 0;  // slot threads alive: > target while retired slots finish
+};
+
 class Supervisor {
  public:
   // `metrics` may be null. `writer`, `layout`, `clock` must outlive it.
@@ -74,17 +92,43 @@ class Supervisor {
   // Any thread.
   void Wake();
 
+  // Live scaling (pipeline.workers changed by an admin, a config reload or
+  // the CLI). `n` ≤ 0 means "derive from the CPUs" (config::EffectiveWorkers),
+  // larger than kMaxWorkers is capped. Growing starts slot threads that claim
+  // at once; shrinking lets every running job finish: a slot above the
+  // target exits after its current job instead of claiming another. No job
+  // is interrupted, lost or run twice. Before Start: the count Start uses.
+  // After Stop: ignored. Any thread; never waits for a job or the catalog
+  // (it joins only slot threads that have already exited).
+  void SetWorkers(int n);
+  // Jobs claimed from now on use `p`: the pipeline handed to the worker, the
+  // lease (lease_seconds, heartbeat at a third of it at most) and the stall
+  // timeout. Running jobs keep the options they were claimed with.
+  // `p.workers` is not applied here: call SetWorkers(p.workers). Any thread;
+  // never blocks for long.
+  void SetPipelineConfig(const config::PipelineConfig& p);
+  // Any thread.
+  WorkerStats Workers() const;
+
  private:
   struct Metrics;
   struct Claimed;
+  struct Slot;
   Supervisor(SupervisorOptions opts, const storage::Layout& layout,
              catalog::Writer& writer, MetricsRegistry* metrics,
              const Clock& clock);
-  void SlotLoop(int slot);
+  void SlotLoop(Slot& self, int slot);
   void RunJob(int slot, const Claimed& claimed);
   void HousekeepingLoop();
   bool WaitForWork(int64_t ms);  // false when stopping
+  // Joins slot threads that have exited, then starts threads for the slots
+  // below target_ that have none. Caller holds slots_mutex_.
+  void ReconcileSlotsLocked();
+  std::shared_ptr<const SupervisorOptions> LiveOptions() const;
+  void SetBusy(int delta);
 
+  // The options given to Create. Per-job options (pipeline, lease, stall,
+  // heartbeat) come from live_opts_ at claim time and travel in Claimed.
   const SupervisorOptions opts_;
   const storage::Layout& layout_;
   catalog::Writer& writer_;
@@ -94,7 +138,16 @@ class Supervisor {
   std::mutex mutex_;  // guards wake_seq_ (the condition for cv_)
   std::condition_variable cv_;
   uint64_t wake_seq_ = 0;
-  std::vector<std::thread> threads_;
+  std::thread housekeeping_;
+
+  mutable std::mutex live_opts_mutex_;  // guards live_opts_ (the pointer)
+  std::shared_ptr<const SupervisorOptions> live_opts_;
+
+  std::atomic<int> target_;  // slot i claims only while i < target_
+  std::atomic<int> busy_{0};
+  mutable std::mutex slots_mutex_;            // guards slots_, started_
+  std::vector<std::unique_ptr<Slot>> slots_;  // index = slot number
+  bool started_ = false;
 };
 
 }  // namespace vodd::pipeline
