@@ -44,8 +44,29 @@ Result<catalog::PublishedVersion> TranscodeChunk(
   options.end_frame = end;
   options.first_segment = chunk.first_segment;
   options.expect_ms = chunk.end_ms - chunk.start_ms;
-  return RunTranscodeGraph(source, context.probe, plan, out_dir, options,
-                           std::move(on_progress), cancel, stall_timeout_s);
+  TRY_ASSIGN(
+      catalog::PublishedVersion out,
+      RunTranscodeGraph(source, context.probe, plan, out_dir, options,
+                        std::move(on_progress), cancel, stall_timeout_s));
+  // A chunk followed by another must end exactly on its last frame, or the
+  // join would have a gap; the last one may end early like Transcode.
+  const bool last = size_t(chunk.index) + 1 == split.chunks.size();
+  for (const auto& r : out.renditions) {
+    int64_t ticks = 0;
+    for (const auto& s : r.segments) ticks += s.duration;
+    const int64_t want = (end - first) * r.timescale * plan.fps_den;
+    if (ticks * plan.fps_num != want &&
+        (!last || ticks * plan.fps_num > want)) {
+      return MakeError(
+          ErrorCode::kMedia,
+          fmt::format("chunk {}: {} encoded {:.3f} s, expected {} frames "
+                      "({:.3f} s)",
+                      chunk.index, r.name, double(ticks) / double(r.timescale),
+                      end - first,
+                      double(want) / double(r.timescale) / plan.fps_num));
+    }
+  }
+  return out;
 }
 
 Result<catalog::PublishedVersion> TranscodeAudio(

@@ -334,6 +334,9 @@ Error BusError(GstMessage* msg) {
 struct RangeState {
   int64_t first = 0, end = -1;  // frame indices on the plan's grid
   int fps_num = 1, fps_den = 1;
+  // SelectFrames' pad only (its streaming thread): the current segment, to
+  // read frame times as stream time (an edit list makes pts start later).
+  GstSegment segment{};
   // Before the seek's flush, decoded frames come from the start of the file.
   std::atomic<bool> flushed{false};
   enum { kNone, kPushing, kSent };
@@ -367,9 +370,11 @@ GstPadProbeReturn SelectFrames(GstPad* pad, GstPadProbeInfo* info,
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
     if (!GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_DROP;
-    const int64_t n = int64_t(
-        gst_util_uint64_scale_round(GST_BUFFER_PTS(buf), guint64(st->fps_num),
-                                    guint64(st->fps_den) * GST_SECOND));
+    const guint64 t = gst_segment_to_stream_time(&st->segment, GST_FORMAT_TIME,
+                                                 GST_BUFFER_PTS(buf));
+    if (t == GST_CLOCK_TIME_NONE) return GST_PAD_PROBE_DROP;
+    const int64_t n = int64_t(gst_util_uint64_scale_round(
+        t, guint64(st->fps_num), guint64(st->fps_den) * GST_SECOND));
     if (n < st->first || st->eos != RangeState::kNone)
       return GST_PAD_PROBE_DROP;
     if (st->end >= 0 && n >= st->end) {
@@ -381,6 +386,9 @@ GstPadProbeReturn SelectFrames(GstPad* pad, GstPadProbeInfo* info,
     return GST_PAD_PROBE_OK;
   }
   GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+    gst_event_copy_segment(ev, &st->segment);
+  }
   if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS && st->eos == RangeState::kSent) {
     return GST_PAD_PROBE_DROP;  // ours went first
   }
@@ -497,6 +505,7 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
     GstElement* grid = nullptr;
     TRY(BuildVideoBranch(bin, plan, links.video_in, grid, sinks));
     if (options.range) {
+      gst_segment_init(&range->segment, GST_FORMAT_TIME);
       range->first = options.first_frame;
       range->end = options.end_frame;
       range->fps_num = plan.fps_num;
@@ -570,8 +579,9 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
   auto last_report = Clock::now() - kProgressInterval;
   const Output& lead = outputs.front();  // top rung, or the audio
   // Chunk mode: one frame before the first (so videorate can pick the
-  // nearest source frame for it) up to two past the end (so it fills the
-  // last slot); SelectFrames cuts exactly.
+  // nearest source frame for it) up to a second past the end (the demuxer
+  // stops at `stop` in decode order, and B-frames just before the end need
+  // the reference after them); SelectFrames cuts exactly.
   bool seeked = !options.range;
   int seek_attempts = 0;
   bool eos = false;
@@ -584,8 +594,9 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
       const gint64 stop_at =
           options.end_frame < 0
               ? -1
-              : gint64(gst_util_uint64_scale(guint64(options.end_frame + 2),
-                                             frame_ns, guint64(plan.fps_num)));
+              : gint64(gst_util_uint64_scale(guint64(options.end_frame),
+                                             frame_ns, guint64(plan.fps_num)) +
+                       GST_SECOND);
       seeked = gst_element_send_event(
           links.video_in,
           gst_event_new_seek(
