@@ -1,0 +1,189 @@
+// Fair scheduling end to end: the real daemon with one worker slot and
+// split-and-stitch forced (short chunks); a long video is ingested first and
+// splits, then short clips arrive while its chunks are queued. The clips
+// must reach `ready` before the long video's later chunks even start: their
+// earliest-deadline keys come first (FIFO order would run every chunk
+// first).
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "support/test_util.h"
+#include "vodd/catalog/db.h"
+#include "vodd/catalog/jobs.h"
+#include "vodd/catalog/videos.h"
+#include "vodd/catalog/writer.h"
+
+using namespace vodd;
+using namespace vodd::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Sh(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  *status = pclose(p);
+  return out;
+}
+
+// H.264 (+ AAC with `audio`) in MP4, `seconds` long at 30 fps, a keyframe
+// every second.
+void MakeClip(const std::string& path, int seconds, bool audio = true) {
+  int status = 0;
+  std::string out = Sh(
+      "gst-launch-1.0 -q videotestsrc num-buffers=" +
+          std::to_string(seconds * 30) +
+          " ! video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
+          "speed-preset=ultrafast key-int-max=30 ! h264parse ! mp4mux name=m "
+          "! filesink location=" +
+          path +
+          (audio ? " audiotestsrc num-buffers=" + std::to_string(seconds * 47) +
+                       " samplesperbuffer=1024 ! audio/x-raw,rate=48000 ! "
+                       "audioconvert ! avenc_aac ! aacparse ! m."
+                 : ""),
+      &status);
+  INFO(out);
+  REQUIRE(status == 0);
+}
+
+struct FairEnv {
+  FairEnv() : port(FreePort()) {
+    WriteFile(dir / "vodd.conf",
+              "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
+                  "\n[storage]\ndata_dir = " + dir.path() +
+                  "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
+                  "ladder = 240:300\nsegment_seconds = 2\n"
+                  "x264_preset = ultrafast\nlease_seconds = 30\n"
+                  "max_attempts = 3\nsplit_threshold_s = 20\n"
+                  "chunk_seconds = 12\n");
+    base = "http://127.0.0.1:" + std::to_string(port);
+  }
+  std::string Ingest(const std::string& file) {
+    int status = 0;
+    std::string out = Sh(std::string(VODD_BINARY) + " ingest -c " +
+                             (dir / "vodd.conf") + " " + file,
+                         &status);
+    INFO(out);
+    REQUIRE(status == 0);
+    auto pos = out.find("video ");
+    REQUIRE(pos != std::string::npos);
+    return out.substr(pos + 6, 32);
+  }
+  catalog::Video Video(const std::string& id) {
+    auto db = catalog::OpenReader(dir / "data/db/catalog.db");
+    REQUIRE(db);
+    auto v = catalog::GetVideo(**db, id);
+    REQUIRE(v);
+    REQUIRE(*v);
+    return **v;
+  }
+  std::vector<catalog::Job> Jobs() {
+    auto db = catalog::OpenReader(dir / "data/db/catalog.db");
+    REQUIRE(db);
+    auto jobs = catalog::ListJobs(**db, {{}, 1000});
+    REQUIRE(jobs);
+    return *jobs;
+  }
+  bool WaitFor(const std::function<bool()>& pred, int seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  TempDir dir;
+  int port;
+  std::string base;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "fairness: short clips ingested after a long split video are ready first",
+    "[e2e][pipeline][fair]") {
+  FairEnv env;
+  // Video only: the group is chunks + stitch (the audio job is covered by
+  // the split tests of the worker).
+  MakeClip(env.dir / "long.mp4", 60, /*audio=*/false);
+  std::vector<std::string> clip_files;
+  for (int i = 0; i < 3; ++i) {
+    clip_files.push_back(env.dir / ("short" + std::to_string(i) + ".mp4"));
+    MakeClip(clip_files.back(), 3 + i % 2);
+  }
+  Daemon daemon({"serve", "--config", env.dir / "vodd.conf"},
+                env.dir / "vodd.log");
+  REQUIRE(daemon.WaitHealthy(env.base + "/healthz"));
+  std::string long_id = env.Ingest(env.dir / "long.mp4");
+  // The one worker plans the long video first: wait for its group.
+  size_t members = 0;
+  REQUIRE(env.WaitFor(
+      [&] {
+        members = 0;
+        for (const auto& j : env.Jobs()) members += j.parent_id.has_value();
+        return members > 0;
+      },
+      120));
+  CHECK(members == 6);  // 5 chunks of 12 s and the stitch
+  std::vector<std::string> clips;
+  for (const auto& f : clip_files) clips.push_back(env.Ingest(f));
+
+  bool ready =
+      env.WaitFor([&] { return env.Video(long_id).state == "ready"; }, 300);
+  INFO(ReadFile(env.dir / "vodd.log"));
+  REQUIRE(ready);
+  auto long_video = env.Video(long_id);
+  REQUIRE(long_video.ready_at);
+  for (const auto& id : clips) {
+    auto v = env.Video(id);
+    INFO(id);
+    REQUIRE(v.state == "ready");
+    REQUIRE(v.ready_at);
+    CHECK(*v.ready_at < *long_video.ready_at);
+  }
+  // The long video went through its group: chunks, audio and a stitch, each
+  // run once; and its published duration is the source's.
+  int chunks = 0, audio = 0, stitch = 0;
+  std::optional<catalog::Job> last_chunk;
+  for (const auto& j : env.Jobs()) {
+    if (j.video_id != long_id || !j.parent_id) continue;
+    if (j.kind == "chunk" && (!last_chunk || j.fair_key > last_chunk->fair_key))
+      last_chunk = j;
+    CHECK(j.state == "done");
+    CHECK(j.attempts == 1);
+    chunks += j.kind == "chunk";
+    audio += j.kind == "audio";
+    stitch += j.kind == "stitch";
+  }
+  CHECK(chunks == 5);
+  // Not just before the stitch (FIFO would give that too): the clips ran
+  // before the long video's last chunk even started.
+  REQUIRE(last_chunk);
+  REQUIRE(last_chunk->started_at);
+  for (const auto& id : clips) {
+    INFO(id);
+    CHECK(*env.Video(id).ready_at < *last_chunk->started_at);
+  }
+  CHECK(audio == 0);
+  CHECK(stitch == 1);
+  REQUIRE(long_video.duration_ms);
+  CHECK(*long_video.duration_ms > 59'000);
+  CHECK(*long_video.duration_ms < 61'000);
+  // The group's work folder is gone once the stitch published.
+  size_t work = 0;
+  if (fs::exists(env.dir / "data/work")) {
+    for (auto& e : fs::directory_iterator(env.dir / "data/work")) {
+      (void)e;
+      work++;
+    }
+  }
+  CHECK(work == 0);
+  daemon.Signal(SIGTERM);
+}
