@@ -335,8 +335,8 @@ TEST_CASE("split: 29.97 fps, chunks not starting on source keyframes, no audio",
 }
 
 TEST_CASE(
-    "split: 60 fps above max_fps is halved on every chunk; source B-frames "
-    "(an edit list)",
+    "split: 60 fps above max_fps is halved on every chunk, source with "
+    "B-frames and an edit list",
     "[split]") {
   Dir dir;
   // veryfast has B-frames: the source's pts start after 0 (edit list).
