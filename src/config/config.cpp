@@ -332,9 +332,9 @@ const std::vector<Option>& Table() {
              &Config::pipeline, &PipelineConfig::thumb_width),
       IntOpt("pipeline", "split_threshold_s",
              "Sources with video longer than this many seconds are cut into "
-             "chunks encoded as separate jobs in parallel, then stitched; 0 "
-             "never splits (on 2 cores one pipeline is faster, see "
-             "docs/benchmarks.md).",
+             "chunks encoded as separate jobs, then stitched; 0 never splits "
+             "(default: on 2 cores splitting costs a third more CPU for no "
+             "wall-time gain, see docs/benchmarks.md).",
              true, 0, 86400, &Config::pipeline,
              &PipelineConfig::split_threshold_s),
       IntOpt("pipeline", "chunk_seconds",
