@@ -4,9 +4,12 @@
 // must reach `ready` before the long video's later chunks even start: their
 // earliest-deadline keys come first (FIFO order would run every chunk
 // first).
+#include <signal.h>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -58,7 +61,7 @@ struct FairEnv {
               "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
                   "\n[storage]\ndata_dir = " + dir.path() +
                   "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
-                  "ladder = 240:300\nsegment_seconds = 2\n"
+                  "ladder = 360:700,240:300\nsegment_seconds = 2\n"
                   "x264_preset = ultrafast\nlease_seconds = 30\n"
                   "max_attempts = 3\nsplit_threshold_s = 20\n"
                   "chunk_seconds = 12\n");
@@ -186,4 +189,139 @@ TEST_CASE(
   }
   CHECK(work == 0);
   daemon.Signal(SIGTERM);
+}
+
+namespace {
+
+// Pids of `vodd worker` processes whose parent is `parent`.
+std::vector<pid_t> WorkersOf(pid_t parent) {
+  std::vector<pid_t> out;
+  for (auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    pid_t pid = atoi(name.c_str());
+    if (pid <= 0) continue;
+    std::string stat = ReadFile("/proc/" + name + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    int ppid = 0;
+    char state = 0;
+    if (sscanf(stat.c_str() + close + 2, "%c %d", &state, &ppid) != 2) continue;
+    if (ppid == parent &&
+        ReadFile("/proc/" + name + "/cmdline").find("worker") !=
+            std::string::npos)
+      out.push_back(pid);
+  }
+  return out;
+}
+
+std::optional<catalog::Job> LeasedChunk(FairEnv& env) {
+  for (const auto& j : env.Jobs()) {
+    if (j.kind == "chunk" && j.state == "leased") return j;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("a split video survives a killed chunk worker and a daemon kill -9",
+          "[e2e][pipeline][split]") {
+  FairEnv env;
+  MakeClip(env.dir / "long.mp4", 60, /*audio=*/false);
+  auto daemon = std::make_unique<Daemon>(
+      std::vector<std::string>{"serve", "--config", env.dir / "vodd.conf"},
+      env.dir / "vodd.log");
+  REQUIRE(daemon->WaitHealthy(env.base + "/healthz"));
+  std::string id = env.Ingest(env.dir / "long.mp4");
+
+  // Freeze the worker of the first chunk that runs, note its job, kill it.
+  int64_t killed = 0;
+  REQUIRE(env.WaitFor(
+      [&] {
+        auto pids = WorkersOf(daemon->pid());
+        if (pids.size() != 1) return false;
+        kill(pids[0], SIGSTOP);
+        auto j = LeasedChunk(env);
+        if (!j) {
+          kill(pids[0], SIGCONT);
+          return false;
+        }
+        killed = j->id;
+        kill(pids[0], SIGKILL);
+        return true;
+      },
+      120));
+  REQUIRE(env.WaitFor(
+      [&] {
+        for (const auto& j : env.Jobs()) {
+          if (j.id == killed) return j.attempts == 1 && j.state == "queued";
+        }
+        return false;
+      },
+      60));
+
+  // Then kill -9 the daemon once two chunks are done and one runs.
+  std::set<int64_t> done_before;
+  int64_t running = 0;
+  REQUIRE(env.WaitFor(
+      [&] {
+        done_before.clear();
+        auto leased = LeasedChunk(env);
+        for (const auto& j : env.Jobs()) {
+          if (j.kind == "chunk" && j.state == "done") done_before.insert(j.id);
+        }
+        if (done_before.size() < 2 || !leased) return false;
+        running = leased->id;
+        daemon->Signal(SIGKILL);
+        return true;
+      },
+      120));
+  int64_t parent = 0;
+  for (const auto& j : env.Jobs()) {
+    if (done_before.count(j.id)) {
+      parent = *j.parent_id;
+      // The finished chunk's output survived in work/.
+      CHECK(fs::exists(env.dir / ("data/work/" + std::to_string(parent))));
+    }
+  }
+  REQUIRE(parent > 0);
+  size_t kept = 0;
+  for (auto& e : fs::directory_iterator(
+           env.dir / ("data/work/" + std::to_string(parent)))) {
+    (void)e;
+    kept++;
+  }
+  CHECK(kept >= done_before.size());
+
+  daemon = std::make_unique<Daemon>(
+      std::vector<std::string>{"serve", "--config", env.dir / "vodd.conf"},
+      env.dir / "vodd.log");
+  REQUIRE(daemon->WaitHealthy(env.base + "/healthz"));
+  bool ready = env.WaitFor([&] { return env.Video(id).state == "ready"; }, 300);
+  INFO(ReadFile(env.dir / "vodd.log"));
+  REQUIRE(ready);
+  auto v = env.Video(id);
+  REQUIRE(v.duration_ms);
+  CHECK(*v.duration_ms > 59'000);
+  int chunks = 0;
+  for (const auto& j : env.Jobs()) {
+    if (j.video_id != id) continue;
+    INFO(j.id << " " << j.kind << " " << j.state);
+    CHECK(j.state == "done");
+    if (!j.parent_id) {
+      CHECK(j.attempts == 1);  // the plan is made once
+      continue;
+    }
+    chunks += j.kind == "chunk";
+    if (done_before.count(j.id)) {
+      CHECK(j.attempts == (j.id == killed ? 2 : 1));  // not run again
+    } else if (j.id == killed || j.id == running) {
+      // One attempt lost per kill (the daemon's counts at the restart).
+      CHECK(j.attempts == 1 + (j.id == killed) + (j.id == running));
+    } else {
+      CHECK(j.attempts == 1);
+    }
+  }
+  CHECK(chunks == 5);
+  CHECK_FALSE(fs::exists(env.dir / ("data/work/" + std::to_string(parent))));
+  daemon->Signal(SIGTERM);
 }
