@@ -113,6 +113,13 @@ void SettingsStore::Load(const std::map<std::string, std::string>& stored) {
   }
 }
 
+void SettingsStore::SetFileConfig(config::Config file_config) {
+  file_config_ = std::move(file_config);
+  Load(std::map<std::string, std::string>(stored_));
+  auto observers = observers_;
+  for (auto& [id, fn] : observers) fn(effective_);
+}
+
 std::vector<SettingItem> SettingsStore::Items() const {
   auto eff = FlattenConfig(effective_);
   auto file = FlattenConfig(file_config_);

@@ -24,10 +24,12 @@ namespace vodd::app {
 App::App(config::Config cfg, storage::Layout layout)
     : cfg_(std::move(cfg)), layout_(std::move(layout)) {}
 
-Result<std::unique_ptr<App>> App::Create(config::Config cfg) {
+Result<std::unique_ptr<App>> App::Create(config::Config cfg,
+                                         std::string config_path) {
   SetLogLevel(cfg.server.log_level);
   TRY_ASSIGN(auto layout, storage::Layout::Create(cfg.storage.data_dir));
   std::unique_ptr<App> app(new App(std::move(cfg), std::move(layout)));
+  app->config_path_ = std::move(config_path);
   app->ctx_ = g_main_context_ref_thread_default();
   app->loop_.reset(g_main_loop_new(app->ctx_, FALSE));
 
@@ -45,6 +47,10 @@ Result<std::unique_ptr<App>> App::Create(config::Config cfg) {
     settings.Load(stored);
     app->cfg_ = settings.effective();
   }
+  app->live_ = std::make_unique<config::LiveConfig>(file_cfg, app->cfg_);
+  app->live_->Subscribe([](const config::Config& next, const config::Config&) {
+    SetLogLevel(next.server.log_level);
+  });
   TRY_ASSIGN(app->server_, http::Server::Create({app->cfg_.server.listen_host,
                                                  app->cfg_.server.listen_port},
                                                 &app->metrics_));
@@ -57,8 +63,8 @@ Result<std::unique_ptr<App>> App::Create(config::Config cfg) {
       ->Set(1);
   app->InstallHealthHandlers();
 
-  Context wctx{app->cfg_,     app->layout_,  *app->writer_,
-               app->metrics_, *app->server_, app->ctx_};
+  Context wctx{app->cfg_,     app->layout_, *app->writer_, app->metrics_,
+               *app->server_, app->ctx_,    *app->live_};
   wctx.file_cfg = &file_cfg;
   for (auto wire : {WireUpload, WirePipeline, WireOrigin, WireAdmin}) {
     TRY_ASSIGN(auto component, wire(wctx));
@@ -91,7 +97,7 @@ void App::InstallHealthHandlers() {
     auto paused = std::make_shared<http::PausedMessage>(msg);
     std::string tmp = layout_.TmpDir();
     std::string root = layout_.root();
-    int64_t floor = cfg_.storage.min_free_mib * 1024 * 1024;
+    int64_t floor = live_->current().storage.min_free_mib * 1024 * 1024;
     GMainContext* ctx = ctx_;
     writer_->Post<nlohmann::json>(
         [tmp, root, floor](catalog::Db&) -> Result<nlohmann::json> {
@@ -137,6 +143,11 @@ gboolean OnSignal(gpointer self) noexcept {
   static_cast<App*>(self)->RequestStop();
   return G_SOURCE_CONTINUE;
 }
+gboolean OnHangup(gpointer self) noexcept {
+  LOG_INFO("app", "SIGHUP: reloading the configuration");
+  static_cast<App*>(self)->ReloadConfig();
+  return G_SOURCE_CONTINUE;
+}
 }  // namespace
 
 int App::Run() {
@@ -153,6 +164,7 @@ int App::Run() {
   }
   guint sigterm = g_unix_signal_add(SIGTERM, OnSignal, this);
   guint sigint = g_unix_signal_add(SIGINT, OnSignal, this);
+  guint sighup = g_unix_signal_add(SIGHUP, OnHangup, this);
 
   std::string base = cfg_.server.public_url.empty() ? server_->BaseUrl()
                                                     : cfg_.server.public_url;
@@ -176,9 +188,30 @@ int App::Run() {
   sd_notify(0, "STOPPING=1");
   g_source_remove(sigterm);
   g_source_remove(sigint);
+  g_source_remove(sighup);
   Shutdown();
   LOG_INFO("app", "stopped cleanly");
   return 0;
+}
+
+void App::ReloadConfig() {
+  // The files are read on the writer thread (never file I/O on the HTTP
+  // loop); the result is applied on the HTTP thread, where the subscribers
+  // live.
+  std::string path = config_path_;
+  GMainContext* ctx = ctx_;
+  writer_->Post<config::Config>(
+      [path](catalog::Db&) { return config::Load(path); },
+      [this, ctx](Result<config::Config> r) {
+        glib::Post(ctx, [this, r = std::move(r)] {
+          if (!r) {
+            LOG_ERROR("app", "reload refused, the running config stays: {}",
+                      r.error().message);
+            return;
+          }
+          live_->ReloadFiles(*r);
+        });
+      });
 }
 
 void App::RequestStop() {

@@ -38,7 +38,7 @@ void AddServe(CLI::App& cli, std::function<int()>& run) {
         return 2;
       }
       gst_init(nullptr, nullptr);
-      auto app = App::Create(std::move(*cfg));
+      auto app = App::Create(std::move(*cfg), *path);
       if (!app) {
         LOG_ERROR("app", "{}", app.error().message);
         return 1;

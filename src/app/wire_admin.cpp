@@ -180,6 +180,13 @@ Result<std::unique_ptr<Component>> WireAdmin(Context& ctx) {
   *ctx.admin_session = [raw = a.get()](SoupServerMessage* m) {
     return raw->SessionUser(m);
   };
+  // Settings saved on the page and re-read config files (SIGHUP) meet in the
+  // store; every new effective config goes to the live subscribers.
+  a->settings().Subscribe(
+      [&live = ctx.live](const config::Config& next) { live.Publish(next); });
+  ctx.live.OnFilesReloaded([raw = a.get()](const config::Config& files) {
+    raw->settings().SetFileConfig(files);
+  });
   return std::unique_ptr<Component>(new AdminComponent(std::move(a)));
 }
 

@@ -92,6 +92,10 @@ Result<std::unique_ptr<Component>> WireOrigin(Context& ctx) {
   TRY_ASSIGN(auto o, origin::Origin::Create(opts, ctx.layout, &ctx.metrics,
                                             ctx.main_context));
   o->Attach(ctx.server);
+  ctx.live.Subscribe(
+      [raw = o.get()](const config::Config& next, const config::Config&) {
+        raw->Reconfigure(next.origin);
+      });
   return std::unique_ptr<Component>(new OriginComponent(std::move(o)));
 }
 

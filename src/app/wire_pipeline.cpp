@@ -38,6 +38,7 @@ class PipelineComponent final : public Component {
  public:
   explicit PipelineComponent(std::unique_ptr<pipeline::Supervisor> s)
       : supervisor_(std::move(s)) {}
+  pipeline::Supervisor* supervisor() { return supervisor_.get(); }
   Status Start() override { return supervisor_->Start(); }
   void Stop() override { supervisor_->Stop(); }
 
@@ -115,6 +116,7 @@ int Ingest(const std::string& config_path, const std::string& file,
   v.title = title.empty() ? std::filesystem::path(file).stem().string()
                           : std::move(title);
   v.description = description;
+  v.playback_policy = c->cfg.origin.default_policy;
   v.source_path = "sources/" + v.id;
   v.source_size = static_cast<int64_t>(st.st_size);
   std::string dst = c->layout->SourcePath(v.id);
@@ -396,8 +398,15 @@ Result<std::unique_ptr<Component>> WirePipeline(Context& ctx) {
              pipeline::Supervisor::Create(pipeline::OptionsFromConfig(ctx.cfg),
                                           ctx.layout, ctx.writer, &ctx.metrics,
                                           SystemClock::Get()));
-  return std::unique_ptr<Component>(
-      new PipelineComponent(std::move(supervisor)));
+  auto component = std::make_unique<PipelineComponent>(std::move(supervisor));
+  // Worker count and pipeline settings apply live: jobs claimed after the
+  // change use them; running jobs finish as they started.
+  ctx.live.Subscribe([raw = component->supervisor()](const config::Config& next,
+                                                     const config::Config&) {
+    raw->SetPipelineConfig(next.pipeline);
+    raw->SetWorkers(next.pipeline.workers);
+  });
+  return std::unique_ptr<Component>(std::move(component));
 }
 
 std::vector<AddCommand> PipelineCommands() {

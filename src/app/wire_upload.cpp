@@ -210,20 +210,30 @@ void AddUpload(CLI::App& cli, std::function<int()>& run) {
   });
 }
 
+upload::HandlerOptions HandlerOptionsFrom(const config::Config& cfg) {
+  upload::HandlerOptions opts;
+  opts.upload = cfg.upload;
+  opts.min_free_bytes = cfg.storage.min_free_mib * 1024 * 1024;
+  opts.public_url = cfg.server.public_url;
+  while (!opts.public_url.empty() && opts.public_url.back() == '/')
+    opts.public_url.pop_back();
+  opts.max_attempts = cfg.pipeline.max_attempts;
+  opts.default_policy = cfg.origin.default_policy;
+  return opts;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Component>> WireUpload(Context& ctx) {
-  upload::HandlerOptions opts;
-  opts.upload = ctx.cfg.upload;
-  opts.min_free_bytes = ctx.cfg.storage.min_free_mib * 1024 * 1024;
-  opts.public_url = ctx.cfg.server.public_url;
-  while (!opts.public_url.empty() && opts.public_url.back() == '/')
-    opts.public_url.pop_back();
-  opts.max_attempts = ctx.cfg.pipeline.max_attempts;
+  upload::HandlerOptions opts = HandlerOptionsFrom(ctx.cfg);
   TRY_ASSIGN(auto handler, upload::TusHandler::Create(
                                opts, ctx.layout, ctx.writer, &ctx.metrics,
                                ctx.main_context, SystemClock::Get()));
   handler->Install(ctx.server);
+  ctx.live.Subscribe(
+      [raw = handler.get()](const config::Config& next, const config::Config&) {
+        raw->Reconfigure(HandlerOptionsFrom(next));
+      });
   // Browser uploads from the admin page authenticate with its session.
   handler->SetSessionAuthorizer(
       [hook = ctx.admin_session](SoupServerMessage* m) {

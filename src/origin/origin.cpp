@@ -620,6 +620,13 @@ Origin::~Origin() {
   if (impl_->root_fd >= 0) close(impl_->root_fd);
 }
 
+void Origin::Reconfigure(const config::OriginConfig& cfg) {
+  // cache_mib sized the segment cache at start; it stays (restart option).
+  int64_t cache_mib = impl_->opts.cfg.cache_mib;
+  impl_->opts.cfg = cfg;
+  impl_->opts.cfg.cache_mib = cache_mib;
+}
+
 Result<std::unique_ptr<Origin>> Origin::Create(const Options& opts,
                                                const storage::Layout& layout,
                                                MetricsRegistry* metrics,

@@ -169,6 +169,19 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     std::optional<int64_t> expires_at;
     bool revoked = false;
   };
+  // What a completed upload's video and job get; read on the I/O thread,
+  // changed live on the HTTP thread.
+  struct VideoDefaults {
+    std::string policy;
+    int max_attempts = 3;
+  };
+  mutable std::mutex defaults_mutex;  // guards video_defaults
+  VideoDefaults video_defaults;
+  VideoDefaults Defaults() const {
+    std::lock_guard<std::mutex> lock(defaults_mutex);
+    return video_defaults;
+  }
+
   std::mutex tokens_mutex;  // guards tokens (swapped from the I/O thread)
   std::map<std::string, TokenInfo> tokens;
   std::map<std::string, int64_t> token_touched;  // HTTP thread
@@ -180,6 +193,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
   Impl(const HandlerOptions& o, const storage::Layout& l, catalog::Writer& w,
        MetricsRegistry* m, GMainContext* c, const Clock& clk)
       : opts(o), layout(l), writer(w), metrics(m), ctx(c), clock(clk) {
+    video_defaults = {o.default_policy, o.max_attempts};
     if (!metrics) return;
     created_total = metrics->GetCounter("vodd_uploads_created_total",
                                         "tus uploads created.");
@@ -618,7 +632,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     std::optional<catalog::NewVideo> video;
     if (complete && e->row.concat != "partial")
       video = MakeVideo(e->row, offset);
-    int max_attempts = opts.max_attempts;
+    int max_attempts = Defaults().max_attempts;
     writer.Post<catalog::UploadRow>(
         [id, offset, new_length, complete, now, expires, video,
          max_attempts](catalog::Db& db) -> Result<catalog::UploadRow> {
@@ -663,6 +677,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     v.description = MetadataValue(md, "description");
     v.source_path = "uploads/" + row.id;
     v.source_size = size;
+    v.playback_policy = Defaults().policy;
     return v;
   }
 
@@ -1063,7 +1078,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
       bool empty = row.length && *row.length == 0;
       std::optional<catalog::NewVideo> video;
       if (empty && row.concat != "partial") video = MakeVideo(row, 0);
-      int max_attempts = opts.max_attempts;
+      int max_attempts = Defaults().max_attempts;
       writer.Post<catalog::UploadRow>(
           [row, empty, video,
            max_attempts](catalog::Db& db) -> Result<catalog::UploadRow> {
@@ -1105,7 +1120,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
         return;
       }
       std::optional<catalog::NewVideo> video = MakeVideo(row, *row.length);
-      int max_attempts = opts.max_attempts;
+      int max_attempts = Defaults().max_attempts;
       writer.Post<catalog::UploadRow>(
           [row, video, parts,
            max_attempts](catalog::Db& db) -> Result<catalog::UploadRow> {
@@ -1417,7 +1432,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
           if (row.concat != "partial") video = MakeVideo(row, row.offset);
           std::string id = row.id;
           int64_t off = row.offset;
-          int max_attempts = opts.max_attempts;
+          int max_attempts = Defaults().max_attempts;
           auto r = writer.Call<bool>([id, off, video, now, max_attempts](
                                          catalog::Db& db) -> Result<bool> {
             TRY(catalog::CompleteUpload(db, id, off, video, now, max_attempts));
@@ -1534,5 +1549,15 @@ void TusHandler::SetSessionAuthorizer(SessionAuthorizer auth) {
 }
 
 void TusHandler::SweepNow() { impl_->Sweep(); }
+
+void TusHandler::Reconfigure(const HandlerOptions& live) {
+  Impl& impl = *impl_;
+  impl.opts.upload = live.upload;
+  impl.opts.min_free_bytes = live.min_free_bytes;
+  impl.opts.max_attempts = live.max_attempts;
+  impl.opts.default_policy = live.default_policy;
+  std::lock_guard<std::mutex> lock(impl.defaults_mutex);
+  impl.video_defaults = {live.default_policy, live.max_attempts};
+}
 
 }  // namespace vodd::upload

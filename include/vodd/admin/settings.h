@@ -54,6 +54,9 @@ class SettingsStore {
   // Lays the catalog's rows over the file's config. A stored value that no
   // longer validates is ignored and logged (an upgrade may tighten a rule).
   void Load(const std::map<std::string, std::string>& stored);
+  // The config files changed (SIGHUP): the stored rows are laid over the
+  // new values and observers are notified.
+  void SetFileConfig(config::Config file_config);
   std::vector<SettingItem> Items() const;
   const config::Config& effective() const { return effective_; }
   const std::map<std::string, std::string>& stored() const { return stored_; }

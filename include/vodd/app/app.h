@@ -12,6 +12,7 @@
 
 #include "vodd/catalog/writer.h"
 #include "vodd/config/config.h"
+#include "vodd/config/live.h"
 #include "vodd/core/metrics.h"
 #include "vodd/glib/ptr.h"
 #include "vodd/http/server.h"
@@ -33,7 +34,9 @@ class App {
  public:
   // Opens the data folder and the catalog (migrating it), creates the server
   // and every component. Call on the thread that will call Run().
-  static Result<std::unique_ptr<App>> Create(config::Config cfg);
+  // `config_path` is what SIGHUP re-reads ("" for built-in defaults).
+  static Result<std::unique_ptr<App>> Create(config::Config cfg,
+                                             std::string config_path = "");
   ~App();
 
   // Listens, starts components, notifies systemd, runs the main loop until
@@ -49,6 +52,11 @@ class App {
   catalog::Writer& writer() { return *writer_; }
   MetricsRegistry& metrics() { return metrics_; }
   const config::Config& config() const { return cfg_; }
+  // The running configuration (HTTP thread only).
+  config::LiveConfig& live() { return *live_; }
+  // Re-reads the config files off the HTTP thread and applies their live
+  // options (what SIGHUP does). Thread-safe.
+  void ReloadConfig();
 
  private:
   App(config::Config cfg, storage::Layout layout);
@@ -56,6 +64,8 @@ class App {
   void Shutdown();
 
   config::Config cfg_;
+  std::string config_path_;
+  std::unique_ptr<config::LiveConfig> live_;
   storage::Layout layout_;
   MetricsRegistry metrics_;
   std::unique_ptr<catalog::Writer> writer_;

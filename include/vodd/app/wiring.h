@@ -23,6 +23,8 @@ struct Context {
   MetricsRegistry& metrics;
   http::Server& server;
   GMainContext* main_context;  // the HTTP thread's context
+  // The running configuration: modules subscribe to apply live options.
+  config::LiveConfig& live;
   // The configuration files' values before the admin page's stored settings
   // were laid over them (`cfg`); valid while the Wire* functions run.
   const config::Config* file_cfg = nullptr;

@@ -59,6 +59,11 @@ class Origin {
   // connection. Idempotent.
   void Stop();
 
+  // Applies live settings (cache headers, origin secret, signing keys, token
+  // name, clock skew) to the next requests; the keys were validated by the
+  // option table. HTTP thread.
+  void Reconfigure(const config::OriginConfig& cfg);
+
   // The request handler (public for tests that drive it directly).
   void Handle(SoupServerMessage* msg, const std::string& path);
 

@@ -34,6 +34,7 @@ struct HandlerOptions {
   std::string public_url;      // "" → relative Location headers
   std::string base_path = "/files/";
   int max_attempts = 3;                       // for the transcode job
+  std::string default_policy = "public";      // of the video: public|signed
   std::chrono::milliseconds lock_wait{3000};  // then 423
   std::chrono::milliseconds sweep_every{60000};
   std::chrono::milliseconds token_refresh_every{2000};
@@ -63,6 +64,10 @@ class TusHandler {
   // Stops timers, cuts streaming requests and drains the I/O thread.
   void Stop();
   void SetSessionAuthorizer(SessionAuthorizer auth);
+  // Applies live settings: `upload` limits, min_free_bytes, max_attempts and
+  // default_policy of `live` (its other fields are ignored). Requests already
+  // streaming keep the limits they started with. HTTP thread.
+  void Reconfigure(const HandlerOptions& live);
   // Runs one expiration sweep now (tests). HTTP thread.
   void SweepNow();
 

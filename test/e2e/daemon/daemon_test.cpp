@@ -1,7 +1,11 @@
 // The built vodd binary, as an operator runs it.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
 
 #include "support/test_util.h"
 
@@ -120,4 +124,68 @@ TEST_CASE("version and print-config work without a config", "[e2e]") {
   out = Run(std::string(VODD_BINARY) + " print-config", &status);
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(out.find("[server]\nlisten = 127.0.0.1:8080\n") == 0);
+}
+
+namespace {
+// Polls `probe` (10 s at most) until it returns true.
+template <typename Fn>
+bool Eventually(Fn probe) {
+  for (int i = 0; i < 200; ++i) {
+    if (probe()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("SIGHUP re-reads the config: live options apply, others wait",
+          "[e2e]") {
+  TempDir dir;
+  int port = FreePort();
+  std::string base_cfg = Config(dir, port);
+  WriteFile(
+      dir / "vodd.conf",
+      base_cfg + "[upload]\nmax_size_mib = 100\n[pipeline]\nworkers = 1\n");
+  Daemon d({"serve", "--config", dir / "vodd.conf"}, dir / "vodd.log");
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  REQUIRE(d.WaitHealthy(base + "/healthz"));
+  auto max_size = [&] {
+    return Http("OPTIONS", base + "/files/").headers["tus-max-size"];
+  };
+  auto target = [&] {
+    return Http("GET", base + "/metrics").body.find("vodd_workers_target 3") !=
+           std::string::npos;
+  };
+  CHECK(max_size() == std::to_string(100LL << 20));
+
+  // Live options (upload limit, worker count) apply; the listen address is
+  // restart-only: logged, and the daemon keeps serving where it was.
+  int other_port = FreePort();
+  std::string changed = base_cfg;
+  changed.replace(changed.find(std::to_string(port)),
+                  std::to_string(port).size(), std::to_string(other_port));
+  WriteFile(
+      dir / "vodd.conf",
+      changed + "[upload]\nmax_size_mib = 200\n[pipeline]\nworkers = 3\n");
+  kill(d.pid(), SIGHUP);
+  CHECK(Eventually([&] { return max_size() == std::to_string(200LL << 20); }));
+  CHECK(Eventually(target));
+  CHECK(Eventually([&] {
+    return ReadFile(dir / "vodd.log")
+               .find("server.listen changed: takes effect after a restart") !=
+           std::string::npos;
+  }));
+  CHECK(Http("GET", base + "/healthz").status == 200);
+
+  // A broken file is refused as a whole; the running values stay.
+  WriteFile(dir / "vodd.conf", base_cfg + "[upload]\nmax_size_mib = lots\n");
+  kill(d.pid(), SIGHUP);
+  CHECK(Eventually([&] {
+    return ReadFile(dir / "vodd.log").find("reload refused") !=
+           std::string::npos;
+  }));
+  CHECK(max_size() == std::to_string(200LL << 20));
+  CHECK(target());
+  int status = d.Signal(SIGTERM);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
