@@ -585,7 +585,12 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     return fail(DescribeWaitStatus(status), false, "crash");
   }
   if (worker_error) {
-    bool permanent = IsPermanent(worker_error->code);
+    // The transcode job probed and planned this source already, so a media
+    // error in one chunk or in the audio pass is retried like a crash (alone,
+    // up to max_attempts): chunk graphs seeking into a file have shown rare
+    // transient demuxer flow errors (docs/architecture.md, Known gaps).
+    bool permanent = IsPermanent(worker_error->code) && job.kind != "chunk" &&
+                     job.kind != "audio";
     return fail(worker_error->message, permanent,
                 permanent ? "media" : ErrorCodeName(worker_error->code));
   }
