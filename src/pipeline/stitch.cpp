@@ -24,6 +24,7 @@
 
 #include "pipeline/gst_util.h"
 #include "pipeline/thumbnails.h"
+#include "pipeline/transcode_graph.h"
 #include "vodd/core/log.h"
 #include "vodd/pipeline/bmff.h"
 #include "vodd/pipeline/split.h"
@@ -155,21 +156,7 @@ class RenditionStitcher {
 
   // Bitrates over the whole sequence, as Transcode's writer computes them.
   catalog::Rendition Finish() {
-    int64_t bytes = 0, ticks = 0;
-    double peak = 0;
-    for (const auto& s : r_.segments) {
-      bytes += s.size;
-      ticks += s.duration;
-      if (s.duration > 0) {
-        peak = std::max(peak, double(s.size) * 8 * double(r_.timescale) /
-                                  double(s.duration));
-      }
-    }
-    r_.bandwidth_avg =
-        ticks > 0 ? int64_t(std::llround(double(bytes) * 8 *
-                                         double(r_.timescale) / double(ticks)))
-                  : 0;
-    r_.bandwidth_peak = int64_t(std::llround(peak));
+    FillBandwidth(r_);
     return r_;
   }
 

@@ -54,6 +54,24 @@
 #include "vodd/pipeline/segmenter.h"
 
 namespace vodd::pipeline {
+
+void FillBandwidth(catalog::Rendition& r) {
+  int64_t bytes = 0, ticks = 0;
+  double peak = 0;
+  for (const auto& s : r.segments) {
+    bytes += s.size;
+    ticks += s.duration;
+    if (s.duration > 0) {
+      peak = std::max(
+          peak, double(s.size) * 8 * double(r.timescale) / double(s.duration));
+    }
+  }
+  r.bandwidth_avg =
+      ticks > 0 ? int64_t(std::llround(double(bytes) * 8 * double(r.timescale) /
+                                       double(ticks)))
+                : 0;
+  r.bandwidth_peak = int64_t(std::llround(peak));
+}
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -107,21 +125,7 @@ class RenditionWriter : public SegmentSink {
 
   // Fills the bitrates once all segments are in.
   catalog::Rendition Finish() {
-    int64_t bytes = 0, ticks = 0;
-    double peak = 0;
-    for (const auto& s : r_.segments) {
-      bytes += s.size;
-      ticks += s.duration;
-      if (s.duration > 0) {
-        peak = std::max(peak, double(s.size) * 8 * double(r_.timescale) /
-                                  double(s.duration));
-      }
-    }
-    r_.bandwidth_avg =
-        ticks > 0 ? int64_t(std::llround(double(bytes) * 8 *
-                                         double(r_.timescale) / double(ticks)))
-                  : 0;
-    r_.bandwidth_peak = int64_t(std::llround(peak));
+    FillBandwidth(r_);
     return r_;
   }
 

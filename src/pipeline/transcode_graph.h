@@ -30,6 +30,11 @@ struct GraphOptions {
 };
 
 // Transcode with options; contract otherwise as Transcode's.
+// Sets bandwidth_avg (over the whole rendition) and bandwidth_peak (the
+// largest segment rate) from `r.segments`, in bits/s. Shared by Transcode's
+// writer and the stitch so both publish the same numbers.
+void FillBandwidth(catalog::Rendition& r);
+
 Result<catalog::PublishedVersion> RunTranscodeGraph(
     const std::string& source, const ProbeResult& probe, const LadderPlan& plan,
     const std::string& out_dir, const GraphOptions& options,
