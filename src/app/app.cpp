@@ -195,23 +195,26 @@ int App::Run() {
 }
 
 void App::ReloadConfig() {
-  // The files are read on the writer thread (never file I/O on the HTTP
-  // loop); the result is applied on the HTTP thread, where the subscribers
-  // live.
-  std::string path = config_path_;
-  GMainContext* ctx = ctx_;
-  writer_->Post<config::Config>(
-      [path](catalog::Db&) { return config::Load(path); },
-      [this, ctx](Result<config::Config> r) {
-        glib::Post(ctx, [this, r = std::move(r)] {
-          if (!r) {
-            LOG_ERROR("app", "reload refused, the running config stays: {}",
-                      r.error().message);
-            return;
-          }
-          live_->ReloadFiles(*r);
-        });
-      });
+  // The files are read on a plain thread (never file I/O on the HTTP loop,
+  // nor inside one of the writer's transactions); the result is applied on
+  // the HTTP thread, where the subscribers live.
+  if (reload_busy_.exchange(true)) {
+    LOG_WARN("app", "SIGHUP: a reload is still reading the files; ignored");
+    return;
+  }
+  if (reload_thread_.joinable()) reload_thread_.join();  // finished already
+  reload_thread_ = std::thread([this, path = config_path_, ctx = ctx_] {
+    Result<config::Config> r = config::Load(path);
+    glib::Post(ctx, [this, r = std::move(r)] {
+      reload_busy_ = false;
+      if (!r) {
+        LOG_ERROR("app", "reload refused, the running config stays: {}",
+                  r.error().message);
+        return;
+      }
+      live_->ReloadFiles(*r);
+    });
+  });
 }
 
 void App::RequestStop() {
@@ -223,6 +226,7 @@ void App::RequestStop() {
 
 void App::Shutdown() {
   watchdog_.reset();
+  if (reload_thread_.joinable()) reload_thread_.join();
   if (server_) server_->Stop();
   for (auto it = components_.rbegin(); it != components_.rend(); ++it)
     (*it)->Stop();

@@ -6,8 +6,10 @@
 // to the main context. See docs/architecture.md.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vodd/catalog/writer.h"
@@ -74,6 +76,10 @@ class App {
   glib::MainLoopPtr loop_;
   GMainContext* ctx_ = nullptr;
   glib::SourcePtr watchdog_;
+  // Reads the config files for a SIGHUP reload (file I/O stays off the HTTP
+  // thread and out of the writer's transactions); one at a time.
+  std::thread reload_thread_;
+  std::atomic<bool> reload_busy_{false};
 };
 
 }  // namespace vodd::app
