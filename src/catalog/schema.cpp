@@ -262,6 +262,31 @@ CREATE INDEX jobs_ready ON jobs(state, priority DESC, fair_key, id);
 CREATE INDEX jobs_video ON jobs(video_id);
 CREATE INDEX jobs_parent ON jobs(parent_id);
 )sql",
+    // 3 (hB, version grace): versions replaced by a newer publish. Their
+    // renditions/segments/keyframes/thumbnails rows stay, and the origin
+    // keeps serving them, until the garbage collector removes rows and media
+    // after origin.version_grace_s (pipeline::CollectRetiredVersions).
+    // Rows of older versions present at migration time (kept forever
+    // before, their media already swept at startup) retire at 0: collected
+    // at the next run.
+    R"sql(
+CREATE TABLE retired_versions(
+  video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  retired_at INTEGER NOT NULL,          -- when the next version was published
+  duration_ms INTEGER NOT NULL,         -- the videos row of this version:
+  published_at INTEGER NOT NULL,        -- duration_ms and ready_at
+  PRIMARY KEY(video_id, version)
+) STRICT;
+CREATE INDEX retired_versions_at ON retired_versions(retired_at);
+INSERT INTO retired_versions(video_id, version, retired_at, duration_ms,
+                             published_at)
+  SELECT r.video_id, r.version, 0, 0, 0 FROM renditions r
+    JOIN videos v ON v.id = r.video_id WHERE r.version <> v.version
+  UNION
+  SELECT t.video_id, t.version, 0, 0, 0 FROM thumbnails t
+    JOIN videos v ON v.id = t.video_id WHERE t.version <> v.version;
+)sql",
 };
 
 }  // namespace
