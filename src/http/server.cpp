@@ -1,10 +1,18 @@
 #include "vodd/http/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "http/lane_server.h"
 #include "vodd/core/log.h"
 
 namespace vodd::http {
@@ -108,37 +116,105 @@ void Server::OnRequestFinished(SoupServer*, SoupServerMessage* msg,
       ->Inc();
 }
 
-Status Server::Start() {
-  GError* err = nullptr;
-  GInetAddress* addr = g_inet_address_new_from_string(opts_.host.c_str());
-  if (!addr) {
-    // A host name: resolve "localhost" style names to loopback only.
-    if (opts_.host == "localhost")
-      addr = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-    else
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "listen host must be an IP address: " + opts_.host);
+void Server::HandleLane(const std::string& prefix, LaneHandler h) {
+  lane_prefix_ = prefix;
+  lane_handler_ = std::move(h);
+}
+
+namespace {
+// A listening TCP socket on host:port (non-blocking, close-on-exec).
+Result<int> ListenOn(const std::string& host, int port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  std::string h = host == "localhost" ? "127.0.0.1" : host;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *v6;
+  } else {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "listen host must be an IP address: " + host);
   }
-  GSocketAddress* sa =
-      g_inet_socket_address_new(addr, static_cast<guint16>(opts_.port));
-  g_object_unref(addr);
-  gboolean ok = soup_server_listen(
-      server_.get(), sa, static_cast<SoupServerListenOptions>(0), &err);
-  g_object_unref(sa);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoError(errno, "socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ss.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      listen(fd, 1024) != 0) {
+    int err = errno;
+    close(fd);
+    return MakeError(ErrorCode::kIo, fmt::format("listen on {}:{}: {}", host,
+                                                 port, std::strerror(err)));
+  }
+  return fd;
+}
+}  // namespace
+
+Status Server::Start() {
+  TRY_ASSIGN(listen_fd_, ListenOn(opts_.host, opts_.port));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = ntohs(ss.ss_family == AF_INET6
+                    ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  // libsoup keeps a connection alive after a response only while it has a
+  // listener (request_finished checks priv->listeners), and every
+  // connection reaches it through soup_server_accept_iostream. Its
+  // placeholder listener is one end of a socketpair whose other end never
+  // writes, so it never accepts anything; soup_server_disconnect drops it
+  // with the clients.
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    return ErrnoError(errno, "socketpair");
+  GError* err = nullptr;
+  GSocket* placeholder = g_socket_new_from_fd(pair[0], &err);
+  if (!placeholder) {
+    close(pair[0]);
+    close(pair[1]);
+    glib::ErrorPtr e(err);
+    return MakeError(ErrorCode::kInternal, glib::ErrorMessage(e.get()));
+  }
+  anchor_fd_ = pair[1];
+  gboolean ok =
+      soup_server_listen_socket(server_.get(), placeholder,
+                                static_cast<SoupServerListenOptions>(0), &err);
+  g_object_unref(placeholder);
   if (!ok) {
     glib::ErrorPtr e(err);
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("listen on {}:{}: {}", opts_.host, opts_.port,
-                                 glib::ErrorMessage(e.get())));
+    return MakeError(ErrorCode::kInternal, glib::ErrorMessage(e.get()));
   }
-  GSList* uris = soup_server_get_uris(server_.get());
-  if (uris) port_ = g_uri_get_port(static_cast<GUri*>(uris->data));
-  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+  LaneServer::Options lo;
+  lo.listen_fd = listen_fd_;
+  lo.prefix = lane_prefix_;
+  lo.handler = lane_handler_;
+  lo.threads =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  lo.soup = server_.get();
+  lo.ctx = g_main_context_ref_thread_default();
+  g_main_context_unref(lo.ctx);  // the server lives on this context anyway
+  lo.metrics = metrics_;
+  lane_ = std::make_unique<LaneServer>(std::move(lo));
+  lane_->Start();
   return Ok();
 }
 
 void Server::Stop() {
+  if (lane_) lane_->Stop();
+  lane_.reset();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  listen_fd_ = -1;
   if (server_) soup_server_disconnect(server_.get());
+  if (anchor_fd_ >= 0) close(anchor_fd_);
+  anchor_fd_ = -1;
 }
 
 std::string Server::BaseUrl() const {

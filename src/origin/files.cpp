@@ -66,8 +66,8 @@ Result<int> OpenBeneath(int root_fd, const std::string& rel) {
   return ErrnoResult(errno, rel);
 }
 
-Result<glib::BytesPtr> ReadBeneath(int root_fd, const std::string& rel,
-                                   int64_t expected_size, int64_t max_bytes) {
+Result<int> OpenRegularBeneath(int root_fd, const std::string& rel,
+                               int64_t expected_size) {
   TRY_ASSIGN(int raw, OpenBeneath(root_fd, rel));
   Fd fd{raw};
   struct stat st {};
@@ -81,23 +81,38 @@ Result<glib::BytesPtr> ReadBeneath(int root_fd, const std::string& rel,
                      fmt::format("{} is {} bytes, the catalog says {}", rel,
                                  st.st_size, expected_size));
   }
-  if (st.st_size > max_bytes) {
-    return MakeError(ErrorCode::kTooLarge, fmt::format("{} is too large", rel));
-  }
-  auto size = static_cast<size_t>(st.st_size);
+  fd.fd = -1;
+  return raw;
+}
+
+Result<glib::BytesPtr> ReadRange(int fd, int64_t offset, int64_t length) {
+  auto size = static_cast<size_t>(length);
   auto* buf = static_cast<char*>(g_malloc(size ? size : 1));
   size_t done = 0;
   while (done < size) {
-    ssize_t n = pread(fd.fd, buf + done, size - done, static_cast<off_t>(done));
+    ssize_t n = pread(fd, buf + done, size - done,
+                      static_cast<off_t>(offset) + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = n < 0 ? errno : EIO;
       g_free(buf);
-      return ErrnoError(err, "read " + rel);
+      return ErrnoError(err, "read");
     }
     done += static_cast<size_t>(n);
   }
   return glib::BytesPtr(g_bytes_new_take(buf, size));
+}
+
+Result<glib::BytesPtr> ReadBeneath(int root_fd, const std::string& rel,
+                                   int64_t expected_size, int64_t max_bytes) {
+  TRY_ASSIGN(int raw, OpenRegularBeneath(root_fd, rel, expected_size));
+  Fd fd{raw};
+  struct stat st {};
+  if (fstat(fd.fd, &st) != 0) return ErrnoError(errno, "stat " + rel);
+  if (st.st_size > max_bytes) {
+    return MakeError(ErrorCode::kTooLarge, fmt::format("{} is too large", rel));
+  }
+  return ReadRange(fd.fd, 0, st.st_size);
 }
 
 }  // namespace vodd::origin

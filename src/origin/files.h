@@ -18,6 +18,14 @@ namespace vodd::origin {
 // kIo.
 Result<int> OpenBeneath(int root_fd, const std::string& rel);
 
+// Opens the regular file `rel` beneath `root_fd`; `expected_size` >= 0
+// must match its size (kDataLoss otherwise). The fd is the caller's.
+Result<int> OpenRegularBeneath(int root_fd, const std::string& rel,
+                               int64_t expected_size);
+
+// Reads `length` bytes of `fd` from `offset` (pread). Errors: kIo.
+Result<glib::BytesPtr> ReadRange(int fd, int64_t offset, int64_t length);
+
 // Reads the whole regular file `rel` beneath `root_fd` into memory.
 // `expected_size` >= 0 must match (kDataLoss otherwise). Errors as
 // OpenBeneath, plus kTooLarge beyond `max_bytes`.

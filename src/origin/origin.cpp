@@ -1,8 +1,11 @@
 // The origin's HTTP side: routes /v/… through the strict path grammar, the
 // origin-secret and token checks, then answers from the per-version manifest
-// cache or the hot-segment LRU. Misses go to the loader threads (catalog
-// read + render, or file read), single-flight per key, and the paused
-// message is resumed from a glib::Post. See origin.h for the thread rules.
+// cache or the open-file cache. Misses go to the loader threads (catalog
+// read + render, or open + size check), single-flight per key, and the
+// reply is built on whichever thread completes it. One request core
+// (Impl::Handle) answers both the lane (http::LaneRequest in, LaneResponse
+// out) and libsoup (HandleSoup: the message is converted, paused, and
+// filled in from a glib::Post). See origin.h for the thread rules.
 //
 //   curl -i --compressed http://127.0.0.1:8080/v/<video>/1/master.m3u8
 #include "vodd/origin/origin.h"
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -33,7 +37,6 @@ namespace {
 constexpr int64_t kRefreshMs = 2000;      // re-read a cached version after this
 constexpr int64_t kNegativeTtlMs = 1000;  // remember "not published" this long
 constexpr size_t kMaxVersions = 4096;  // cached versions (each a few manifests)
-constexpr int64_t kMaxFileBytes = int64_t{1} << 30;
 constexpr int kStaleIfErrorS = 86400;
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
 constexpr const char* kExposeHeaders =
@@ -77,38 +80,34 @@ FailureRow Row(Failure f) {
 }
 
 struct Request {
-  glib::ObjectPtr<SoupServerMessage> msg;
-  std::string path;
+  http::LaneRequest in;
+  std::string path;  // decoded once: what tokens are checked against
   ObjectPath object;
   bool head = false;
-  bool paused = false;
-  void Pause() {
-    if (!paused) soup_server_message_pause(msg.get());
-    paused = true;
+  std::shared_ptr<const config::OriginConfig> cfg;
+  http::LaneReply reply;
+  http::LaneResponse out;
+  const std::string* Req(const char* name) const { return in.Find(name); }
+  std::string ReqOr(const char* name) const {
+    const std::string* v = in.Find(name);
+    return v ? *v : std::string();
   }
-  void Done() {
-    if (paused) soup_server_message_unpause(msg.get());
-    paused = false;
+  void Header(const char* name, std::string value) {
+    out.Header(name, std::move(value));
+  }
+  void Replace(const char* name, std::string value) {
+    for (auto& [k, v] : out.headers) {
+      if (k == name) {
+        v = std::move(value);
+        return;
+      }
+    }
+    out.Header(name, std::move(value));
   }
 };
 using RequestPtr = std::shared_ptr<Request>;
 using EntryPtr = std::shared_ptr<const VersionEntry>;
 using EntryResult = Result<EntryPtr>;
-
-void Header(SoupServerMessage* msg, const char* name,
-            const std::string& value) {
-  soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-                               name, value.c_str());
-}
-std::string ReqHeader(SoupServerMessage* msg, const char* name) {
-  const char* v = soup_message_headers_get_one(
-      soup_server_message_get_request_headers(msg), name);
-  return v ? v : "";
-}
-bool HasReqHeader(SoupServerMessage* msg, const char* name) {
-  return soup_message_headers_get_one(
-             soup_server_message_get_request_headers(msg), name) != nullptr;
-}
 
 bool SameSecret(std::string_view a, std::string_view b) {
   unsigned char ha[crypto_hash_sha256_BYTES], hb[crypto_hash_sha256_BYTES];
@@ -127,10 +126,8 @@ std::string_view TrimSpaces(std::string_view s) {
 
 // The token from the query (?<name>=…, percent-decoded once) or, failing
 // that, from a cookie of the same name.
-std::string TokenOf(SoupServerMessage* msg, const std::string& name) {
-  GUri* uri = soup_server_message_get_uri(msg);
-  const char* query = uri ? g_uri_get_query(uri) : nullptr;
-  std::string_view q = query ? query : "";
+std::string TokenOf(const Request& req, const std::string& name) {
+  std::string_view q = req.in.query;
   while (!q.empty()) {
     size_t amp = q.find('&');
     std::string_view item = q.substr(0, amp);
@@ -140,7 +137,7 @@ std::string TokenOf(SoupServerMessage* msg, const std::string& name) {
       return PercentDecode(item.substr(eq + 1)).value_or("");
     }
   }
-  std::string cookies = ReqHeader(msg, "Cookie");
+  std::string cookies = req.ReqOr("Cookie");
   std::string_view c = cookies;
   while (!c.empty()) {
     size_t semi = c.find(';');
@@ -171,11 +168,15 @@ struct Origin::Impl {
   GMainContext* ctx = nullptr;
   MetricsRegistry* metrics = nullptr;
   std::unique_ptr<Loader> loader;
-  SegmentCache segments;
-  // Closures posted back from loader threads check this before touching
-  // `this`; both run on the HTTP thread, so the check cannot race.
+  // The HTTP thread's handlers check this before touching `this` from a
+  // posted closure (libsoup path).
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 
+  // `mu` guards everything below it. It is held only for map lookups and
+  // updates, never across a load, a render or a reply.
+  std::mutex mu;
+  std::shared_ptr<const config::OriginConfig> cfg;
+  SegmentCache files;
   struct Cached {
     EntryPtr entry;  // null: not published (negative entry)
     int64_t loaded_ms = 0;
@@ -185,9 +186,10 @@ struct Origin::Impl {
   std::unordered_map<std::string,
                      std::vector<std::function<void(const EntryResult&)>>>
       version_waiters;
-  std::unordered_map<std::string,
-                     std::vector<std::function<void(const Result<GBytes*>&)>>>
+  std::unordered_map<
+      std::string, std::vector<std::function<void(const Result<OpenFilePtr>&)>>>
       file_waiters;
+  std::unordered_map<int, Counter*> responses;
 
   Counter* bytes_sent = nullptr;
   Counter* segment_hits = nullptr;
@@ -197,61 +199,66 @@ struct Origin::Impl {
   Counter* catalog_loads = nullptr;
   Counter* file_loads = nullptr;
   Gauge* cache_bytes = nullptr;
-  std::unordered_map<int, Counter*> responses;
 
   Impl(const Options& o, const storage::Layout& l)
-      : opts(o), layout(l), segments(o.cfg.cache_mib * 1024 * 1024) {}
+      : opts(o),
+        layout(l),
+        cfg(std::make_shared<const config::OriginConfig>(o.cfg)),
+        files(o.cfg.cache_mib * 1024 * 1024) {}
 
   // ---- responses -------------------------------------------------------
 
-  void CommonHeaders(SoupServerMessage* msg) {
-    Header(msg, "Access-Control-Allow-Origin", "*");
-    Header(msg, "Access-Control-Expose-Headers", kExposeHeaders);
-    Header(msg, "Timing-Allow-Origin", "*");
-    Header(msg, "X-Content-Type-Options", "nosniff");
+  static void CommonHeaders(Request& req) {
+    req.Header("Access-Control-Allow-Origin", "*");
+    req.Header("Access-Control-Expose-Headers", kExposeHeaders);
+    req.Header("Timing-Allow-Origin", "*");
+    req.Header("X-Content-Type-Options", "nosniff");
   }
 
   void Count(int status, int64_t body_bytes) {
-    auto it = responses.find(status);
-    if (it == responses.end()) {
-      it = responses
-               .emplace(status,
-                        metrics->GetCounter("vodd_origin_responses_total",
-                                            "Origin responses by status.",
-                                            {{"code", std::to_string(status)}}))
-               .first;
+    Counter* c = nullptr;
+    {
+      std::lock_guard lock(mu);
+      auto it = responses.find(status);
+      if (it != responses.end()) c = it->second;
     }
-    it->second->Inc();
+    if (!c) {
+      c = metrics->GetCounter("vodd_origin_responses_total",
+                              "Origin responses by status.",
+                              {{"code", std::to_string(status)}});
+      std::lock_guard lock(mu);
+      responses[status] = c;
+    }
+    c->Inc();
     if (body_bytes > 0) bytes_sent->Inc(static_cast<double>(body_bytes));
   }
 
-  // Sets the status and, unless HEAD, the body; always an exact
-  // Content-Length (never chunked). `body` may be null for no body.
-  void Finish(Request& req, int status, GBytes* body) {
-    SoupServerMessage* msg = req.msg.get();
-    soup_server_message_set_status(msg, static_cast<guint>(status), nullptr);
-    auto* hdrs = soup_server_message_get_response_headers(msg);
-    gsize len = body ? g_bytes_get_size(body) : 0;
-    if (status != 304) soup_message_headers_set_content_length(hdrs, len);
-    if (body && len > 0 && !req.head && status != 304) {
-      soup_message_body_append_bytes(soup_server_message_get_response_body(msg),
-                                     body);
-    }
-    Count(status, req.head ? 0 : static_cast<int64_t>(len));
-    req.Done();
+  // Sends the response: status, and unless HEAD the body; always an exact
+  // Content-Length (never chunked), none on 304.
+  static void Send(Request& req) {
+    http::LaneReply reply = std::move(req.reply);
+    reply(std::move(req.out));
   }
 
-  void Fail(Request& req, Failure f, std::string_view detail = "") {
+  void Finish(Request& req, int status, GBytes* body) {
+    auto& o = req.out;
+    o.status = status;
+    gsize len = body ? g_bytes_get_size(body) : 0;
+    o.content_length = status == 304 ? -1 : static_cast<int64_t>(len);
+    o.head = req.head || status == 304;
+    if (body && len > 0 && !o.head) o.body.reset(g_bytes_ref(body));
+    Count(status, o.head ? 0 : static_cast<int64_t>(len));
+    Send(req);
+  }
+
+  void Fail(Request& req, Failure f, std::string_view detail = "",
+            const char* allow = nullptr) {
     FailureRow row = Row(f);
-    SoupServerMessage* msg = req.msg.get();
-    // Drop what a half-built success response may have set.
-    auto* hdrs = soup_server_message_get_response_headers(msg);
-    for (const char* h : {"ETag", "Last-Modified", "Vary", "Content-Encoding",
-                          "Accept-Ranges", "Content-Range"}) {
-      soup_message_headers_remove(hdrs, h);
-    }
-    Header(msg, "Cache-Control", row.cache_control);
-    Header(msg, "Content-Type", "application/json");
+    req.out = http::LaneResponse();
+    CommonHeaders(req);
+    if (allow) req.Header("Allow", allow);
+    req.Header("Cache-Control", row.cache_control);
+    req.Header("Content-Type", "application/json");
     std::string body =
         fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", row.code,
                     detail.empty() ? row.code : detail);
@@ -266,64 +273,77 @@ struct Origin::Impl {
     const ObjectPath& o = req->object;
     std::string key = fmt::format("{}/{}", o.video, o.version);
     int64_t now = MonotonicMs();
-    if (auto it = versions.find(key); it != versions.end()) {
-      int64_t age = now - it->second.loaded_ms;
-      if (it->second.entry || age < kNegativeTtlMs) {
-        catalog_hits->Inc();
-        // Serve what we have; refresh in the background when old, so a
-        // policy change or takedown is seen within kRefreshMs.
-        if (it->second.entry && age >= kRefreshMs)
-          StartVersionLoad(key, o.video, o.version);
-        cb(it->second.entry);
-        return;
+    EntryPtr hit;
+    bool have = false, refresh = false, first = false;
+    {
+      std::lock_guard lock(mu);
+      if (auto it = versions.find(key); it != versions.end()) {
+        int64_t age = now - it->second.loaded_ms;
+        if (it->second.entry || age < kNegativeTtlMs) {
+          have = true;
+          hit = it->second.entry;
+          // Serve what we have; refresh in the background when old, so a
+          // policy change or takedown is seen within kRefreshMs.
+          refresh =
+              hit && age >= kRefreshMs && versions_loading.insert(key).second;
+        }
+      }
+      if (!have) {
+        auto& w = version_waiters[key];
+        w.push_back(std::move(cb));
+        first = versions_loading.insert(key).second;
       }
     }
+    if (have) {
+      catalog_hits->Inc();
+      if (refresh) PostVersionLoad(key, o.video, o.version);
+      cb(hit);
+      return;
+    }
     catalog_misses->Inc();
-    req->Pause();
-    version_waiters[key].push_back(std::move(cb));
-    StartVersionLoad(key, o.video, o.version);
+    if (first) PostVersionLoad(key, o.video, o.version);
   }
 
-  void StartVersionLoad(const std::string& key, const std::string& video,
-                        int64_t version) {
-    if (!versions_loading.insert(key).second) return;
+  // `key` is already in versions_loading.
+  void PostVersionLoad(const std::string& key, const std::string& video,
+                       int64_t version) {
     catalog_loads->Inc();
-    std::weak_ptr<int> weak = alive;
     storage::Layout lay = layout;
-    GMainContext* c = ctx;
-    bool queued = loader->Post([this, weak, c, key, video, version,
-                                lay](catalog::Db* db) {
-      EntryResult r =
-          db ? BuildVersionEntry(*db, lay, video, version)
-             : EntryResult(MakeError(ErrorCode::kIo, "catalog unavailable"));
-      glib::Post(c, [this, weak, key, r = std::move(r)]() {
-        if (!weak.expired()) OnVersionLoaded(key, r);
-      });
-    });
+    bool queued =
+        loader->Post([this, key, video, version, lay](catalog::Db* db) {
+          EntryResult r = db ? BuildVersionEntry(*db, lay, video, version)
+                             : EntryResult(MakeError(ErrorCode::kIo,
+                                                     "catalog unavailable"));
+          OnVersionLoaded(key, r);
+        });
     if (!queued) {
       OnVersionLoaded(key,
                       MakeError(ErrorCode::kLocked, "origin loader is busy"));
     }
   }
 
+  // Loader thread (or the caller when the loader refused the task).
   void OnVersionLoaded(const std::string& key, const EntryResult& r) {
-    versions_loading.erase(key);
-    int64_t now = MonotonicMs();
-    if (r) {
-      versions[key] = Cached{*r, now};
-      if (*r && key.size() > 2 && key.compare(key.size() - 2, 2, "/0") == 0) {
-        // The current version is also cached under its number.
-        versions[fmt::format("{}/{}", (*r)->v.video_id, (*r)->v.version)] =
-            Cached{*r, now};
+    std::vector<std::function<void(const EntryResult&)>> waiters;
+    {
+      std::lock_guard lock(mu);
+      versions_loading.erase(key);
+      int64_t now = MonotonicMs();
+      if (r) {
+        versions[key] = Cached{*r, now};
+        if (*r && key.size() > 2 && key.compare(key.size() - 2, 2, "/0") == 0) {
+          // The current version is also cached under its number.
+          versions[fmt::format("{}/{}", (*r)->v.video_id, (*r)->v.version)] =
+              Cached{*r, now};
+        }
+        Evict();
       }
-      Evict();
-    } else {
-      LOG_WARN("origin", "loading {}: {}", key, r.error().message);
+      if (auto it = version_waiters.find(key); it != version_waiters.end()) {
+        waiters = std::move(it->second);
+        version_waiters.erase(it);
+      }
     }
-    auto it = version_waiters.find(key);
-    if (it == version_waiters.end()) return;
-    auto waiters = std::move(it->second);
-    version_waiters.erase(it);
+    if (!r) LOG_WARN("origin", "loading {}: {}", key, r.error().message);
     for (auto& w : waiters) w(r);
   }
 
@@ -337,69 +357,72 @@ struct Origin::Impl {
     }
   }
 
-  // ---- files (single-flight, LRU) ---------------------------------------
+  // ---- open files (single-flight, LRU) ----------------------------------
 
-  void WithFile(const RequestPtr& req, const std::string& rel, int64_t size,
-                std::function<void(const Result<GBytes*>&)> cb) {
-    if (auto hit = segments.Get(rel)) {
+  void WithFile(const std::string& rel, int64_t size,
+                std::function<void(const Result<OpenFilePtr>&)> cb) {
+    OpenFilePtr hit;
+    bool first = false;
+    {
+      std::lock_guard lock(mu);
+      hit = files.Get(rel, MonotonicMs());
+      if (!hit) {
+        auto& waiters = file_waiters[rel];
+        waiters.push_back(std::move(cb));
+        first = waiters.size() == 1;
+      }
+    }
+    if (hit) {
       segment_hits->Inc();
-      cb(hit.get());
+      cb(hit);
       return;
     }
     segment_misses->Inc();
-    req->Pause();
-    auto& waiters = file_waiters[rel];
-    waiters.push_back(std::move(cb));
-    if (waiters.size() > 1) return;
+    if (!first) return;
     file_loads->Inc();
-    std::weak_ptr<int> weak = alive;
-    GMainContext* c = ctx;
     int fd = root_fd;
-    bool queued = loader->Post([this, weak, c, fd, rel, size](catalog::Db*) {
-      // std::function needs a copyable closure; the bytes are move-only.
-      auto r = std::make_shared<Result<glib::BytesPtr>>(
-          ReadBeneath(fd, rel, size, kMaxFileBytes));
-      glib::Post(c, [this, weak, rel, r]() {
-        if (!weak.expired()) OnFileLoaded(rel, std::move(*r));
-      });
+    bool queued = loader->Post([this, fd, rel, size](catalog::Db*) {
+      auto r = OpenRegularBeneath(fd, rel, size);
+      OnFileLoaded(rel, r ? Result<OpenFilePtr>(
+                                std::make_shared<const OpenFile>(*r, size))
+                          : Result<OpenFilePtr>(tl::unexpected(r.error())));
     });
     if (!queued)
       OnFileLoaded(rel, MakeError(ErrorCode::kLocked, "origin loader is busy"));
   }
 
-  void OnFileLoaded(const std::string& rel, Result<glib::BytesPtr> r) {
-    Result<GBytes*> view = r ? Result<GBytes*>((*r).get())
-                             : Result<GBytes*>(tl::unexpected(r.error()));
-    if (r) {
-      segments.Put(rel, r->get());
-      cache_bytes->Set(static_cast<double>(segments.bytes()));
-    } else {
-      LOG_WARN("origin", "{}", r.error().message);
+  void OnFileLoaded(const std::string& rel, const Result<OpenFilePtr>& r) {
+    std::vector<std::function<void(const Result<OpenFilePtr>&)>> waiters;
+    {
+      std::lock_guard lock(mu);
+      if (r) {
+        files.Put(rel, *r, MonotonicMs());
+        cache_bytes->Set(static_cast<double>(files.bytes()));
+      }
+      if (auto it = file_waiters.find(rel); it != file_waiters.end()) {
+        waiters = std::move(it->second);
+        file_waiters.erase(it);
+      }
     }
-    auto it = file_waiters.find(rel);
-    if (it == file_waiters.end()) return;
-    auto waiters = std::move(it->second);
-    file_waiters.erase(it);
-    for (auto& w : waiters) w(view);
+    if (!r) LOG_WARN("origin", "{}", r.error().message);
+    for (auto& w : waiters) w(r);
   }
 
   // ---- request handling ------------------------------------------------
 
-  bool NotModified(Request& req, const std::string& etag,
-                   int64_t last_modified_s) {
-    SoupServerMessage* msg = req.msg.get();
-    if (HasReqHeader(msg, "If-None-Match")) {
-      return IfNoneMatchMatches(ReqHeader(msg, "If-None-Match"), etag);
-    }
-    if (HasReqHeader(msg, "If-Modified-Since")) {
-      int64_t ims = ParseHttpDate(ReqHeader(msg, "If-Modified-Since"));
-      return ims >= 0 && last_modified_s <= ims;
+  static bool NotModified(const Request& req, const std::string& etag,
+                          int64_t last_modified_s) {
+    if (const std::string* inm = req.Req("If-None-Match"))
+      return IfNoneMatchMatches(*inm, etag);
+    if (const std::string* ims = req.Req("If-Modified-Since")) {
+      int64_t t = ParseHttpDate(*ims);
+      return t >= 0 && last_modified_s <= t;
     }
     return false;
   }
 
-  std::string ManifestCacheControl(bool stable) const {
-    const auto& c = opts.cfg;
+  static std::string ManifestCacheControl(const config::OriginConfig& c,
+                                          bool stable) {
     int s_maxage = stable ? c.manifest_max_age_s : c.manifest_s_maxage_s;
     return fmt::format(
         "public, max-age={}, s-maxage={}, stale-while-revalidate={}, "
@@ -407,75 +430,63 @@ struct Origin::Impl {
         c.manifest_max_age_s, s_maxage, c.manifest_max_age_s, kStaleIfErrorS);
   }
 
-  // libsoup would turn a 200 for a request with Range into its own 206 or
-  // multipart answer; once we have decided on the whole object, the Range is
-  // consumed here.
-  static void ConsumeRange(SoupServerMessage* msg) {
-    soup_message_headers_remove(soup_server_message_get_request_headers(msg),
-                                "Range");
-  }
-
   void ServeDoc(Request& req, const Doc& doc, const char* content_type,
-                const std::string& cache_control, int64_t last_modified_s) {
-    SoupServerMessage* msg = req.msg.get();
-    ConsumeRange(msg);
-    bool gz = AcceptsGzip(ReqHeader(msg, "Accept-Encoding"));
+                std::string cache_control, int64_t last_modified_s) {
+    bool gz = AcceptsGzip(req.ReqOr("Accept-Encoding"));
     const std::string& etag = gz ? doc.etag_gz : doc.etag;
-    Header(msg, "Content-Type", content_type);
-    Header(msg, "Cache-Control", cache_control);
-    Header(msg, "ETag", etag);
-    Header(msg, "Last-Modified", HttpDate(last_modified_s));
-    Header(msg, "Vary", "Accept-Encoding");
+    req.Header("Content-Type", content_type);
+    req.Header("Cache-Control", std::move(cache_control));
+    req.Header("ETag", etag);
+    req.Header("Last-Modified", HttpDate(last_modified_s));
+    req.Header("Vary", "Accept-Encoding");
     if (NotModified(req, etag, last_modified_s))
       return Finish(req, 304, nullptr);
-    if (gz) Header(msg, "Content-Encoding", "gzip");
+    if (gz) req.Header("Content-Encoding", "gzip");
     Finish(req, 200, gz ? doc.gz.get() : doc.body.get());
   }
 
   void ServeFile(const RequestPtr& req, const std::string& rel, int64_t size,
                  const std::string& hash, const char* content_type,
                  int64_t last_modified_s) {
-    SoupServerMessage* msg = req->msg.get();
     std::string etag = fmt::format("\"{}\"", hash);
-    Header(msg, "Content-Type", content_type);
-    Header(msg, "Cache-Control", kImmutable);
-    Header(msg, "ETag", etag);
-    Header(msg, "Last-Modified", HttpDate(last_modified_s));
-    Header(msg, "Accept-Ranges", "bytes");
+    req->Header("Content-Type", content_type);
+    req->Header("Cache-Control", kImmutable);
+    req->Header("ETag", etag);
+    req->Header("Last-Modified", HttpDate(last_modified_s));
+    req->Header("Accept-Ranges", "bytes");
     if (NotModified(*req, etag, last_modified_s))
       return Finish(*req, 304, nullptr);
 
     RangeResult range;
-    if (HasReqHeader(msg, "Range") &&
-        IfRangeAllows(ReqHeader(msg, "If-Range"), etag, last_modified_s)) {
-      range = ParseRange(ReqHeader(msg, "Range"), size);
+    if (const std::string* r = req->Req("Range")) {
+      if (IfRangeAllows(req->ReqOr("If-Range"), etag, last_modified_s))
+        range = ParseRange(*r, size);
     }
     if (range.kind == RangeKind::kUnsatisfiable) {
-      Header(msg, "Content-Range", fmt::format("bytes */{}", size));
-      Header(msg, "Cache-Control", "no-store");
+      req->Header("Content-Range", fmt::format("bytes */{}", size));
+      req->Replace("Cache-Control", "no-store");
       return Finish(*req, 416, nullptr);
     }
-    ConsumeRange(msg);
     int status = 200;
     int64_t first = 0, length = size;
     if (range.kind == RangeKind::kSatisfiable) {
       status = 206;
       first = range.first;
       length = range.last - range.first + 1;
-      Header(msg, "Content-Range",
-             fmt::format("bytes {}-{}/{}", range.first, range.last, size));
+      req->Header("Content-Range",
+                  fmt::format("bytes {}-{}/{}", range.first, range.last, size));
     }
+    auto& o = req->out;
+    o.status = status;
+    o.content_length = length;
     if (req->head) {
-      // No bytes needed: the catalog knows the size.
-      soup_server_message_set_status(msg, static_cast<guint>(status), nullptr);
-      soup_message_headers_set_content_length(
-          soup_server_message_get_response_headers(msg),
-          static_cast<goffset>(length));
+      // No file needed: the catalog knows the size.
+      o.head = true;
       Count(status, 0);
-      return req->Done();
+      return Send(*req);
     }
-    WithFile(req, rel, size,
-             [this, req, status, first, length](const Result<GBytes*>& r) {
+    WithFile(rel, size,
+             [this, req, status, first, length](const Result<OpenFilePtr>& r) {
                if (!r) {
                  return Fail(*req, r.error().code == ErrorCode::kNotFound
                                        ? Failure::kNotFound
@@ -483,19 +494,24 @@ struct Origin::Impl {
                                        ? Failure::kUnavailable
                                        : Failure::kInternal);
                }
-               glib::BytesPtr slice(g_bytes_new_from_bytes(
-                   *r, static_cast<gsize>(first), static_cast<gsize>(length)));
-               Finish(*req, status, slice.get());
+               auto& out = req->out;
+               out.status = status;
+               out.file_fd = (*r)->fd;
+               out.file_owner = *r;
+               out.file_offset = first;
+               out.length = length;
+               Count(status, length);
+               Send(*req);
              });
   }
 
-  TokenVerdict CheckToken(Request& req) {
+  TokenVerdict CheckToken(const Request& req) {
+    const auto& c = *req.cfg;
     VerifyOptions vo;
-    vo.hex_keys = {opts.cfg.signing_key, opts.cfg.signing_key_previous};
+    vo.hex_keys = {c.signing_key, c.signing_key_previous};
     vo.now_s = clock->NowUnixMs() / 1000;
-    vo.skew_s = opts.cfg.clock_skew_s;
-    return VerifyToken(TokenOf(req.msg.get(), opts.cfg.token_name), req.path,
-                       vo);
+    vo.skew_s = c.clock_skew_s;
+    return VerifyToken(TokenOf(req, c.token_name), req.path, vo);
   }
 
   void Serve(const RequestPtr& req, const EntryResult& r) {
@@ -518,6 +534,7 @@ struct Origin::Impl {
       }
     }
     const ObjectPath& o = req->object;
+    const auto& c = *req->cfg;
     bool stable = o.version == 0;
     int64_t lm = e->last_modified_s;
     const catalog::Rendition* rendition = nullptr;
@@ -528,26 +545,30 @@ struct Origin::Impl {
       ri = it->second;
       rendition = &e->v.renditions[ri];
     }
-    std::string rel = e->dir + "/" + MediaFileName(o);
     switch (o.kind) {
       case ObjectKind::kMaster:
         return ServeDoc(*req, stable ? e->stable_master : e->master,
                         "application/vnd.apple.mpegurl",
-                        ManifestCacheControl(stable), lm);
+                        ManifestCacheControl(c, stable), lm);
       case ObjectKind::kMpd:
         return ServeDoc(*req, stable ? e->stable_mpd : e->mpd,
-                        "application/dash+xml", ManifestCacheControl(stable),
+                        "application/dash+xml", ManifestCacheControl(c, stable),
                         lm);
       case ObjectKind::kMedia:
         return ServeDoc(*req, e->media[ri], "application/vnd.apple.mpegurl",
-                        ManifestCacheControl(false), lm);
+                        ManifestCacheControl(c, false), lm);
       case ObjectKind::kIFrames:
         if (!e->iframes[ri]) return Fail(*req, Failure::kNotFound);
         return ServeDoc(*req, *e->iframes[ri], "application/vnd.apple.mpegurl",
-                        ManifestCacheControl(false), lm);
+                        ManifestCacheControl(c, false), lm);
       case ObjectKind::kThumbsVtt:
         if (!e->thumbs_vtt) return Fail(*req, Failure::kNotFound);
         return ServeDoc(*req, *e->thumbs_vtt, "text/vtt", kImmutable, lm);
+      default:
+        break;
+    }
+    std::string rel = e->dir + "/" + MediaFileName(o);
+    switch (o.kind) {
       case ObjectKind::kInit:
         return ServeFile(req, rel, rendition->init_size, rendition->init_hash,
                          rendition->kind == "audio" ? "audio/mp4" : "video/mp4",
@@ -576,40 +597,120 @@ struct Origin::Impl {
                          sprite ? t.sprite_hash : t.poster_hash, "image/jpeg",
                          lm);
       }
+      default:
+        break;
     }
     Fail(*req, Failure::kInternal);
   }
 
-  void Handle(SoupServerMessage* msg, const std::string& path) {
+  // The one request core. `escapes` says whether `in.path` is the raw
+  // target (the lane) or was decoded once already (libsoup). Any thread;
+  // `reply` is called exactly once, on this thread or a loader thread.
+  void Handle(http::LaneRequest&& in, Escapes escapes, http::LaneReply reply) {
     auto req = std::make_shared<Request>();
-    req->msg = glib::Ref(msg);
-    req->path = path;
-    CommonHeaders(msg);
-    std::string method = soup_server_message_get_method(msg);
-    if (method != "GET" && method != "HEAD" && method != "OPTIONS") {
-      Header(msg, "Allow", "GET, HEAD, OPTIONS");
-      return Fail(*req, Failure::kMethod);
+    req->in = std::move(in);
+    req->reply = std::move(reply);
+    {
+      std::lock_guard lock(mu);
+      req->cfg = cfg;
     }
+    const auto& c = *req->cfg;
+    CommonHeaders(*req);
+    const std::string& method = req->in.method;
+    if (method != "GET" && method != "HEAD" && method != "OPTIONS")
+      return Fail(*req, Failure::kMethod, "", "GET, HEAD, OPTIONS");
     req->head = method == "HEAD";
-    if (!opts.cfg.origin_secret.empty() &&
-        !SameSecret(ReqHeader(msg, "X-Vodd-Origin-Auth"),
-                    opts.cfg.origin_secret)) {
+    if (!c.origin_secret.empty() &&
+        !SameSecret(req->ReqOr("X-Vodd-Origin-Auth"), c.origin_secret)) {
       return Fail(*req, Failure::kOriginAuth);
     }
     if (method == "OPTIONS") {
-      Header(msg, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-      Header(msg, "Access-Control-Allow-Headers", kAllowHeaders);
-      Header(msg, "Access-Control-Max-Age", "86400");
+      req->Header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+      req->Header("Access-Control-Allow-Headers", kAllowHeaders);
+      req->Header("Access-Control-Max-Age", "86400");
       return Finish(*req, 204, nullptr);
     }
-    // libsoup has decoded the target once and removed dot segments.
-    PathResult parsed = ParseObjectPath(path, Escapes::kAlreadyDecoded);
+    PathResult parsed = ParseObjectPath(req->in.path, escapes);
     if (!parsed.object) {
       return Fail(*req, parsed.error == PathError::kBad ? Failure::kBadPath
                                                         : Failure::kNotFound);
     }
     req->object = std::move(*parsed.object);
+    req->path = escapes == Escapes::kDecodeOnce
+                    ? PercentDecode(req->in.path).value_or(req->in.path)
+                    : req->in.path;
     WithVersion(req, [this, req](const EntryResult& r) { Serve(req, r); });
+  }
+
+  // libsoup: converts the message, pauses it, and fills it in on the HTTP
+  // thread when the core replies. A file body is read on a loader thread
+  // (this path only serves connections libsoup already owns).
+  void HandleSoup(SoupServerMessage* msg, const std::string& path) {
+    http::LaneRequest in;
+    in.method = soup_server_message_get_method(msg);
+    in.path = path;
+    GUri* uri = soup_server_message_get_uri(msg);
+    const char* query = uri ? g_uri_get_query(uri) : nullptr;
+    if (query) in.query = query;
+    SoupMessageHeadersIter iter;
+    soup_message_headers_iter_init(
+        &iter, soup_server_message_get_request_headers(msg));
+    const char *name, *value;
+    while (soup_message_headers_iter_next(&iter, &name, &value))
+      in.headers.emplace_back(name, value);
+    auto held =
+        std::make_shared<glib::ObjectPtr<SoupServerMessage>>(glib::Ref(msg));
+    soup_server_message_pause(msg);
+    std::weak_ptr<int> weak = alive;
+    GMainContext* c = ctx;
+    Handle(std::move(in), Escapes::kAlreadyDecoded,
+           [this, weak, c, held](http::LaneResponse&& r) {
+             auto resp = std::make_shared<http::LaneResponse>(std::move(r));
+             auto apply = [weak, c, held, resp] {
+               glib::Post(c, [weak, held, resp] {
+                 if (!weak.expired()) ApplySoup(held->get(), *resp);
+               });
+             };
+             if (resp->file_fd < 0 || resp->head) return apply();
+             bool queued = loader->Post([resp, apply](catalog::Db*) {
+               auto bytes =
+                   ReadRange(resp->file_fd, resp->file_offset, resp->length);
+               if (bytes) {
+                 resp->body = std::move(*bytes);
+               } else {
+                 resp->status = 500;
+                 resp->content_length = 0;
+               }
+               resp->file_owner.reset();
+               resp->file_fd = -1;
+               apply();
+             });
+             if (!queued) {
+               resp->status = 503;
+               resp->content_length = 0;
+               resp->file_owner.reset();
+               resp->file_fd = -1;
+               apply();
+             }
+           });
+  }
+
+  static void ApplySoup(SoupServerMessage* msg, http::LaneResponse& r) {
+    soup_server_message_set_status(msg, static_cast<guint>(r.status), nullptr);
+    auto* hdrs = soup_server_message_get_response_headers(msg);
+    for (const auto& [k, v] : r.headers)
+      soup_message_headers_replace(hdrs, k.c_str(), v.c_str());
+    if (r.content_length >= 0)
+      soup_message_headers_set_content_length(hdrs, r.content_length);
+    if (r.body && !r.head) {
+      soup_message_body_append_bytes(soup_server_message_get_response_body(msg),
+                                     r.body.get());
+    }
+    // libsoup would turn a 200 for a request with Range into its own 206 or
+    // multipart answer; the core has decided, so the Range is consumed.
+    soup_message_headers_remove(soup_server_message_get_request_headers(msg),
+                                "Range");
+    soup_server_message_unpause(msg);
   }
 };
 
@@ -621,10 +722,11 @@ Origin::~Origin() {
 }
 
 void Origin::Reconfigure(const config::OriginConfig& cfg) {
-  // cache_mib sized the segment cache at start; it stays (restart option).
-  int64_t cache_mib = impl_->opts.cfg.cache_mib;
-  impl_->opts.cfg = cfg;
-  impl_->opts.cfg.cache_mib = cache_mib;
+  // cache_mib sized the file cache at start; it stays (restart option).
+  auto next = std::make_shared<config::OriginConfig>(cfg);
+  next->cache_mib = impl_->opts.cfg.cache_mib;
+  std::lock_guard lock(impl_->mu);
+  impl_->cfg = std::move(next);
 }
 
 Result<std::unique_ptr<Origin>> Origin::Create(const Options& opts,
@@ -667,12 +769,17 @@ Result<std::unique_ptr<Origin>> Origin::Create(const Options& opts,
                                             {{"kind", "catalog"}});
   impl->file_loads =
       metrics->GetCounter("vodd_origin_loads_total", loads, {{"kind", "file"}});
-  impl->cache_bytes = metrics->GetGauge("vodd_origin_cache_bytes",
-                                        "Bytes held by the hot-segment cache.");
+  impl->cache_bytes = metrics->GetGauge(
+      "vodd_origin_cache_bytes",
+      "Bytes of the files held open by the origin's file cache.");
   return std::unique_ptr<Origin>(new Origin(std::move(impl)));
 }
 
 void Origin::Attach(http::Server& server) {
+  server.HandleLane(
+      "/v/", [this](http::LaneRequest&& req, http::LaneReply reply) {
+        impl_->Handle(std::move(req), Escapes::kDecodeOnce, std::move(reply));
+      });
   server.Handle("/v/", [this](SoupServerMessage* msg, const std::string& path) {
     Handle(msg, path);
   });
@@ -688,7 +795,11 @@ void Origin::Stop() {
 }
 
 void Origin::Handle(SoupServerMessage* msg, const std::string& path) {
-  impl_->Handle(msg, path);
+  impl_->HandleSoup(msg, path);
+}
+
+void Origin::Handle(http::LaneRequest&& req, http::LaneReply reply) {
+  impl_->Handle(std::move(req), Escapes::kDecodeOnce, std::move(reply));
 }
 
 }  // namespace vodd::origin

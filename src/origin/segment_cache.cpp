@@ -2,29 +2,34 @@
 
 namespace vodd::origin {
 
-glib::BytesPtr SegmentCache::Get(const std::string& key) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return glib::BytesPtr(g_bytes_ref(it->second->bytes.get()));
+void SegmentCache::Erase(std::list<Entry>::iterator it) {
+  bytes_ -= it->file->size;
+  map_.erase(it->key);
+  lru_.erase(it);
 }
 
-void SegmentCache::Put(const std::string& key, GBytes* bytes) {
-  auto size = static_cast<int64_t>(g_bytes_get_size(bytes));
-  if (size > budget_ / 4) return;
-  if (auto it = map_.find(key); it != map_.end()) {
-    bytes_ -= static_cast<int64_t>(g_bytes_get_size(it->second->bytes.get()));
-    lru_.erase(it->second);
-    map_.erase(it);
+OpenFilePtr SegmentCache::Get(const std::string& key, int64_t now_ms) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  if (now_ms - it->second->opened_ms > kMaxAgeMs) {
+    Erase(it->second);
+    return nullptr;
   }
-  while (!lru_.empty() && bytes_ + size > budget_) {
-    bytes_ -= static_cast<int64_t>(g_bytes_get_size(lru_.back().bytes.get()));
-    map_.erase(lru_.back().key);
-    lru_.pop_back();
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->file;
+}
+
+void SegmentCache::Put(const std::string& key, OpenFilePtr file,
+                       int64_t now_ms) {
+  if (file->size > budget_ / 4) return;
+  if (auto it = map_.find(key); it != map_.end()) Erase(it->second);
+  while (!lru_.empty() &&
+         (bytes_ + file->size > budget_ || map_.size() >= kMaxFiles)) {
+    Erase(std::prev(lru_.end()));
   }
-  lru_.push_front(Entry{key, glib::BytesPtr(g_bytes_ref(bytes))});
+  bytes_ += file->size;
+  lru_.push_front(Entry{key, std::move(file), now_ms});
   map_[key] = lru_.begin();
-  bytes_ += size;
 }
 
 }  // namespace vodd::origin

@@ -1,7 +1,10 @@
-// The HTTP server: libsoup 3 on the calling thread's default main context
-// (the "HTTP thread"). Handlers run on that thread and must never block: they
-// answer at once, or pause the message, hand work to another thread, and
-// unpause from a glib::Post back to this context.
+// The HTTP server: vodd's own listening socket, the fast lane's threads for
+// the prefix registered with HandleLane (vodd/http/lane.h), and libsoup 3 on
+// the calling thread's default main context (the "HTTP thread") for every
+// other request: the lane hands such connections to libsoup untouched
+// (soup_server_accept_iostream). libsoup handlers run on the HTTP thread and
+// must never block: they answer at once, or pause the message, hand work to
+// another thread, and unpause from a glib::Post back to this context.
 //
 //   curl -i http://127.0.0.1:8080/healthz
 #pragma once
@@ -17,8 +20,11 @@
 #include "vodd/core/metrics.h"
 #include "vodd/core/result.h"
 #include "vodd/glib/ptr.h"
+#include "vodd/http/lane.h"
 
 namespace vodd::http {
+
+class LaneServer;
 
 using Handler =
     std::function<void(SoupServerMessage* msg, const std::string& path)>;
@@ -42,9 +48,15 @@ class Server {
   // soup_server_add_early_handler semantics.
   void HandleEarly(const std::string& prefix, Handler h);
 
+  // Serves GET/HEAD/OPTIONS requests under `prefix` ("/v/") on the lane;
+  // at most one prefix. Call before Start. A request under `prefix` that
+  // reaches libsoup (on a connection handed over earlier) still goes to the
+  // Handle() routes, so register both.
+  void HandleLane(const std::string& prefix, LaneHandler h);
+
   // Starts listening. Errors: kIo (address in use, …).
   Status Start();
-  // Stops accepting and drops every connection.
+  // Stops accepting and drops every connection (lane and libsoup).
   void Stop();
   int port() const { return port_; }
   // "http://127.0.0.1:8080" of the first listener.
@@ -62,6 +74,11 @@ class Server {
   std::vector<std::pair<std::string, Handler>> routes_;
   int port_ = 0;
   MetricsRegistry* metrics_ = nullptr;
+  std::string lane_prefix_;
+  LaneHandler lane_handler_;
+  int listen_fd_ = -1;
+  int anchor_fd_ = -1;  // the peer of libsoup's placeholder listener
+  std::unique_ptr<LaneServer> lane_;
 };
 
 // Response helpers for handlers. `body` is copied into the message.

@@ -4,12 +4,15 @@
 //   curl -i http://127.0.0.1:8080/v/<video>/master.m3u8
 //   curl -i -H 'Range: bytes=0-99' http://127.0.0.1:8080/v/<video>/1/v720/1.m4s
 //
-// Threads: every public method and every handler runs on the HTTP thread
-// (the main context passed to Create), which never blocks. Catalog reads,
-// manifest rendering + gzip and file reads run on the origin's loader
-// threads; their results are posted back with glib::Post and the paused
-// message is resumed. State (the per-version manifest cache, the hot-segment
-// LRU, the single-flight tables) is owned by the HTTP thread.
+// Threads: requests arrive on the HTTP server's lane threads (vodd/http/
+// lane.h) and, for connections libsoup already owns, on the HTTP thread (the
+// main context passed to Create); neither blocks. Catalog reads, manifest
+// rendering + gzip and file opens run on the origin's loader threads, which
+// complete the waiting requests themselves (a lane reply wakes its lane
+// thread; a libsoup message is filled in from a glib::Post). Shared state
+// (the per-version manifest cache, the open-file LRU, the single-flight
+// tables, the live settings) sits behind one mutex held only for lookups
+// and updates. Attach, Start, Stop and Reconfigure run on the HTTP thread.
 //
 // What it does not do: live/EVENT playlists, multi-range responses (a
 // multi-range request gets the whole object), CloudFront-signed cookies,
@@ -51,7 +54,8 @@ class Origin {
   Origin(const Origin&) = delete;
   Origin& operator=(const Origin&) = delete;
 
-  // Registers the /v/ handler. Call before the server starts.
+  // Registers the /v/ handlers (lane and libsoup). Call before the server
+  // starts.
   void Attach(http::Server& server);
   // Starts the loader threads.
   Status Start();
@@ -64,8 +68,10 @@ class Origin {
   // option table. HTTP thread.
   void Reconfigure(const config::OriginConfig& cfg);
 
-  // The request handler (public for tests that drive it directly).
+  // The request handlers (public for tests that drive them directly):
+  // libsoup's (path decoded once by libsoup) and the lane's (raw target).
   void Handle(SoupServerMessage* msg, const std::string& path);
+  void Handle(http::LaneRequest&& req, http::LaneReply reply);
 
  private:
   struct Impl;
