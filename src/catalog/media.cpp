@@ -4,9 +4,22 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace vodd::catalog {
 
 Status PublishVersion(Db& db, const PublishedVersion& p, int64_t now_ms) {
+  // The version being replaced keeps its rows (and media) for the grace
+  // period; CollectRetiredVersions removes them after it.
+  TRY_ASSIGN(Stmt retire,
+             db.Prepare("INSERT OR IGNORE INTO "
+                        "retired_versions(video_id,version,retired_at,"
+                        "duration_ms,published_at) "
+                        "SELECT id,version,?3,COALESCE(duration_ms,0),"
+                        "COALESCE(ready_at,updated_at) FROM videos WHERE "
+                        "id=?1 AND version>0 AND version<>?2"));
+  retire.Bind(1, p.video_id).Bind(2, p.version).Bind(3, now_ms);
+  TRY(retire.Run());
   TRY_ASSIGN(
       Stmt rin,
       db.Prepare("INSERT INTO "
@@ -97,23 +110,60 @@ Status PublishVersion(Db& db, const PublishedVersion& p, int64_t now_ms) {
   return Ok();
 }
 
-Result<std::optional<PublishedVersion>> LoadPublished(
-    Db& db, const std::string& video_id, int64_t version) {
+namespace {
+
+// The header of a retired version `version` of `video_id` retired after
+// `retired_after_ms`, if its video is still live (not failed or being
+// deleted). Its duration and publish time were kept at retirement: the
+// video row describes the current version.
+Result<std::optional<PublishedVersion>> RetiredHeader(
+    Db& db, const std::string& video_id, int64_t version,
+    int64_t retired_after_ms) {
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("SELECT v.playback_policy,r.duration_ms,r.published_at "
+                        "FROM retired_versions r JOIN "
+                        "videos v ON v.id=r.video_id WHERE r.video_id=?1 AND "
+                        "r.version=?2 AND r.retired_at>?3 AND v.state IN "
+                        "('ready','processing')"));
+  s.Bind(1, video_id).Bind(2, version).Bind(3, retired_after_ms);
+  TRY_ASSIGN(bool row, s.Step());
+  if (!row) return std::optional<PublishedVersion>();
+  PublishedVersion p;
+  p.video_id = video_id;
+  p.version = version;
+  p.playback_policy = s.Text(0);
+  p.duration_ms = s.Int(1);
+  p.published_at = s.Int(2);
+  return std::optional<PublishedVersion>(std::move(p));
+}
+
+Result<std::optional<PublishedVersion>> LoadVersion(Db& db,
+                                                    const std::string& video_id,
+                                                    int64_t version,
+                                                    int64_t retired_after_ms) {
   TRY_ASSIGN(Stmt vs, db.Prepare("SELECT version, COALESCE(duration_ms,0), "
                                  "COALESCE(ready_at,updated_at), "
                                  "playback_policy FROM videos WHERE id=?1 AND "
                                  "state='ready' AND version>0"));
   vs.Bind(1, video_id);
   TRY_ASSIGN(bool vrow, vs.Step());
-  if (!vrow) return std::optional<PublishedVersion>();
   PublishedVersion p;
-  p.video_id = video_id;
-  p.version = vs.Int(0);
-  p.duration_ms = vs.Int(1);
-  p.published_at = vs.Int(2);
-  p.playback_policy = vs.Text(3);
-  if (version != 0 && version != p.version)
+  bool retired = false;
+  if (vrow && (version == 0 || version == vs.Int(0))) {
+    p.video_id = video_id;
+    p.version = vs.Int(0);
+    p.duration_ms = vs.Int(1);
+    p.published_at = vs.Int(2);
+    p.playback_policy = vs.Text(3);
+  } else if (version > 0) {
+    TRY_ASSIGN(auto header,
+               RetiredHeader(db, video_id, version, retired_after_ms));
+    if (!header) return std::optional<PublishedVersion>();
+    p = std::move(*header);
+    retired = true;
+  } else {
     return std::optional<PublishedVersion>();
+  }
 
   TRY_ASSIGN(
       Stmt rs,
@@ -172,6 +222,9 @@ Result<std::optional<PublishedVersion>> LoadPublished(
     }
     ks.Reset();
   }
+  // Rows collected in another transaction since the header was read cannot
+  // happen (one snapshot), but a legacy retired row may have none.
+  if (retired && p.renditions.empty()) return std::optional<PublishedVersion>();
   TRY_ASSIGN(Stmt ts, db.Prepare("SELECT "
                                  "poster_hash,poster_size,sprite_hash,sprite_"
                                  "size,interval_ms,tile_width,"
@@ -185,6 +238,78 @@ Result<std::optional<PublishedVersion>> LoadPublished(
                    ts.Int(5),  ts.Int(6), ts.Int(7),  ts.Int(8)};
   }
   return std::optional<PublishedVersion>(std::move(p));
+}
+
+}  // namespace
+
+Result<std::optional<PublishedVersion>> LoadPublished(
+    Db& db, const std::string& video_id, int64_t version) {
+  return LoadVersion(db, video_id, version,
+                     std::numeric_limits<int64_t>::min());
+}
+
+Result<std::optional<PublishedVersion>> LoadPublished(
+    Db& db, const std::string& video_id, int64_t version, int64_t now_ms,
+    int64_t grace_ms) {
+  return LoadVersion(db, video_id, version, now_ms - grace_ms);
+}
+
+Result<std::vector<VersionRef>> ListExpiredVersions(Db& db, int64_t now_ms,
+                                                    int64_t grace_ms,
+                                                    int limit) {
+  TRY_ASSIGN(Stmt s, db.Prepare("SELECT video_id,version FROM "
+                                "retired_versions WHERE retired_at<=?1 "
+                                "ORDER BY retired_at, video_id, version "
+                                "LIMIT ?2"));
+  s.Bind(1, now_ms - grace_ms).Bind(2, static_cast<int64_t>(limit));
+  std::vector<VersionRef> out;
+  while (true) {
+    TRY_ASSIGN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Int(1)});
+  }
+  return out;
+}
+
+Result<bool> DeleteRetiredVersion(Db& db, const VersionRef& v) {
+  // Only a retired version that is not (again) the current one.
+  TRY_ASSIGN(Stmt check,
+             db.Prepare("SELECT 1 FROM retired_versions r WHERE "
+                        "r.video_id=?1 AND r.version=?2 AND NOT EXISTS "
+                        "(SELECT 1 FROM videos v WHERE v.id=r.video_id AND "
+                        "v.version=r.version)"));
+  check.Bind(1, v.video_id).Bind(2, v.version);
+  TRY_ASSIGN(bool retired, check.Step());
+  if (!retired) return false;
+  for (const char* sql :
+       {"DELETE FROM renditions WHERE video_id=?1 AND version=?2",
+        "DELETE FROM thumbnails WHERE video_id=?1 AND version=?2",
+        "DELETE FROM retired_versions WHERE video_id=?1 AND version=?2"}) {
+    TRY_ASSIGN(Stmt d, db.Prepare(sql));  // segments, keyframes: cascade
+    d.Bind(1, v.video_id).Bind(2, v.version);
+    TRY(d.Run());
+  }
+  return true;
+}
+
+Result<std::optional<std::vector<int64_t>>> RetainedVersions(
+    Db& db, const std::string& video_id) {
+  TRY_ASSIGN(Stmt s,
+             db.Prepare("SELECT state,version FROM videos WHERE id=?1"));
+  s.Bind(1, video_id);
+  TRY_ASSIGN(bool row, s.Step());
+  if (!row || s.Text(0) == "deleting")
+    return std::optional<std::vector<int64_t>>();
+  std::vector<int64_t> out{s.Int(1)};
+  TRY_ASSIGN(Stmt r, db.Prepare("SELECT version FROM retired_versions WHERE "
+                                "video_id=?1 ORDER BY version"));
+  r.Bind(1, video_id);
+  while (true) {
+    TRY_ASSIGN(bool more, r.Step());
+    if (!more) break;
+    if (r.Int(0) != out.front()) out.push_back(r.Int(0));
+  }
+  return std::optional<std::vector<int64_t>>(std::move(out));
 }
 
 }  // namespace vodd::catalog

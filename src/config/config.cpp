@@ -347,6 +347,15 @@ const std::vector<Option>& Table() {
       IntOpt("origin", "manifest_s_maxage_s",
              "CDN s-maxage of manifests, seconds.", true, 0, 31536000,
              &Config::origin, &OriginConfig::manifest_s_maxage_s),
+      IntOpt("origin", "version_grace_s",
+             "Seconds a version replaced by a newer publish stays servable "
+             "before its rows and media are removed. Default 25 h: a "
+             "versioned manifest may sit in a CDN for manifest_s_maxage_s "
+             "(24 h), and the stable manifest (max-age plus "
+             "stale-while-revalidate, 2 min) can still point players at the "
+             "old version right after a publish; an hour of margin.",
+             false, 0, 31536000, &Config::origin,
+             &OriginConfig::version_grace_s),
       IntOpt("origin", "cache_mib",
              "Memory budget of the hot-segment cache, MiB.", false, 0, 65536,
              &Config::origin, &OriginConfig::cache_mib),

@@ -1,6 +1,7 @@
 // Staging → media rename inside the writer's transaction, the same for a
-// split group's chunk outputs (staging → work/), the startup sweep and video
-// deletion (see publish.h for the order and why it is crash-safe).
+// split group's chunk outputs (staging → work/), the startup sweep, the
+// collection of retired versions and video deletion (see publish.h for the
+// order and why it is crash-safe).
 #include "vodd/pipeline/publish.h"
 
 #include <dirent.h>
@@ -302,7 +303,52 @@ Status RemoveGroupWork(const storage::Layout& layout, int64_t parent_job_id) {
   return storage::FsyncDir(layout.WorkRoot());
 }
 
-Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout) {
+Result<int> CollectRetiredVersions(catalog::Writer& writer,
+                                   const storage::Layout& layout,
+                                   int64_t now_ms, int64_t grace_ms) {
+  constexpr int kBatch = 64;
+  using Refs = std::vector<catalog::VersionRef>;
+  int collected = 0;
+  while (true) {
+    // Rows first, in one transaction: from its COMMIT on nothing points at
+    // these folders. A crash before the files go leaves orphan folders
+    // that RecoverStorage removes.
+    size_t listed = 0;
+    auto gone = writer.Call<Refs>([&](catalog::Db& db) -> Result<Refs> {
+      TRY_ASSIGN(auto expired,
+                 catalog::ListExpiredVersions(db, now_ms, grace_ms, kBatch));
+      listed = expired.size();
+      Refs out;
+      for (auto& v : expired) {
+        TRY_ASSIGN(bool deleted, catalog::DeleteRetiredVersion(db, v));
+        if (deleted) out.push_back(std::move(v));
+      }
+      return out;
+    });
+    if (!gone) return tl::unexpected(gone.error());
+    for (const auto& v : *gone) {
+      if (!IsLowerHex(v.video_id, 32)) continue;  // never built a path
+      LOG_INFO("pipeline", "removing retired media {}/{} (grace over)",
+               v.video_id, v.version);
+      TRY(storage::RemoveTree(layout.MediaDir(v.video_id, v.version)));
+      TRY(storage::FsyncDir(layout.VideoDir(v.video_id)));
+      ++collected;
+    }
+    // Fewer than a batch, or nothing collectable in it: done for now.
+    if (listed < static_cast<size_t>(kBatch) || gone->empty()) break;
+  }
+  return collected;
+}
+
+Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout,
+                      int64_t now_ms, int64_t version_grace_ms) {
+  // 0. Retired versions whose grace is over: rows, then media.
+  if (version_grace_ms >= 0) {
+    TRY_ASSIGN(int n, CollectRetiredVersions(writer, layout, now_ms,
+                                             version_grace_ms));
+    (void)n;
+  }
+
   // 1. Staging: no job runs yet, so every folder is a crash leftover.
   for (const auto& name : ListDir(layout.StagingDir())) {
     LOG_INFO("pipeline", "removing leftover staging {}", name);
@@ -333,27 +379,29 @@ Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout) {
     }
   }
   // One transaction for all lookups, however many videos there are.
-  using Refs = std::vector<std::optional<int64_t>>;
+  using Refs = std::vector<std::optional<std::vector<int64_t>>>;
   auto refs = writer.Call<Refs>([&video_ids](catalog::Db& db) -> Result<Refs> {
     Refs out;
     for (const auto& id : video_ids) {
-      TRY_ASSIGN(auto one, catalog::ReferencedVersion(db, id));
-      out.push_back(one);
+      TRY_ASSIGN(auto one, catalog::RetainedVersions(db, id));
+      out.push_back(std::move(one));
     }
     return out;
   });
   if (!refs) return tl::unexpected(refs.error());
   for (size_t i = 0; i < video_ids.size(); ++i) {
     const std::string& video_id = video_ids[i];
-    const std::optional<int64_t>* ref = &(*refs)[i];
+    const auto& ref = (*refs)[i];
     std::string dir = layout.VideoDir(video_id);
-    if (!*ref) {
+    if (!ref) {
       LOG_INFO("pipeline", "removing media of unknown video {}", video_id);
       TRY(storage::RemoveTree(dir));
       continue;
     }
+    std::set<std::string> keep;  // the current version and those in grace
+    for (int64_t v : *ref) keep.insert(std::to_string(v));
     for (const auto& version : ListDir(dir)) {
-      if (version == std::to_string(**ref)) continue;
+      if (keep.count(version)) continue;
       LOG_INFO("pipeline", "removing unreferenced media {}/{}", video_id,
                version);
       TRY(storage::RemoveTree(dir + "/" + version));

@@ -147,6 +147,7 @@ SupervisorOptions OptionsFromConfig(const config::Config& cfg) {
   o.worker_argv = {"/proc/self/exe", "worker"};
   ApplyPipeline(o, cfg.pipeline, o.heartbeat_ms);
   o.worker_log_level = cfg.server.log_level;
+  o.version_grace_ms = cfg.origin.version_grace_s * 1000;
   return o;
 }
 
@@ -185,7 +186,8 @@ Supervisor::~Supervisor() { Stop(); }
 
 Status Supervisor::Start() {
   if (opts_.recover_at_start) {
-    TRY(RecoverStorage(writer_, layout_));
+    TRY(RecoverStorage(writer_, layout_, clock_.NowUnixMs(),
+                       opts_.version_grace_ms));
     auto released = writer_.Call<int>([this](catalog::Db& db) {
       return catalog::ReleaseNodeLeases(db, opts_.owner, clock_.NowUnixMs(),
                                         opts_.retry);
@@ -305,7 +307,18 @@ bool Supervisor::WaitForWork(int64_t ms) {
 
 void Supervisor::HousekeepingLoop() {
   std::unique_ptr<catalog::Db> reader;
+  int64_t next_version_gc = clock_.NowMonotonicMs() + opts_.version_gc_ms;
   do {
+    if (opts_.version_grace_ms >= 0 &&
+        clock_.NowMonotonicMs() >= next_version_gc) {
+      next_version_gc = clock_.NowMonotonicMs() + opts_.version_gc_ms;
+      auto n = CollectRetiredVersions(writer_, layout_, clock_.NowUnixMs(),
+                                      opts_.version_grace_ms);
+      if (!n) {
+        LOG_WARN("pipeline", "collecting retired versions: {}",
+                 n.error().message);
+      }
+    }
     // Leases of a holder that stopped heartbeating (another node's crash, a
     // wedged slot) become visible again even when every slot here is busy.
     auto expired = writer_.Call<int>([this](catalog::Db& db) {

@@ -82,6 +82,7 @@ struct OriginConfig {
   std::string signing_key_previous;  // accepted during rotation
   std::string token_name = "__token__";
   int clock_skew_s = 30;
+  int64_t version_grace_s = 90000;  // a replaced version stays servable
   bool operator==(const OriginConfig&) const = default;
 };
 

@@ -7,6 +7,9 @@
 //      → fsync media/<video>/ → CompleteJob + PublishVersion → COMMIT]
 // A crash after the rename and before COMMIT leaves an unreferenced version
 // folder; RecoverStorage removes it (and every staging folder) at startup.
+// The version replaced by the publish is retired, not removed: its rows and
+// folder stay (servable) for origin.version_grace_s, then
+// CollectRetiredVersions deletes the rows and after their COMMIT the folder.
 //
 // Split groups: a chunk or audio job's output is kept, not published:
 //   staging → FsyncTree → [writer transaction: fence check → rename to
@@ -75,13 +78,28 @@ Result<std::vector<std::string>> StitchInputs(catalog::Db& db,
 // Removes work/<parent>/ (after the group's stitch published). Any thread.
 Status RemoveGroupWork(const storage::Layout& layout, int64_t parent_job_id);
 
-// At startup, before any job runs: removes every staging folder, finishes
-// deletions left in 'deleting', removes media folders the catalog does
-// not reference (unknown videos, versions other than the current one), and
-// sweeps work/: a group whose stitch is not done keeps the folders of its
-// done chunk/audio jobs; everything else there is removed.
+// Retired versions (replaced by a newer publish) stay servable for
+// `grace_ms` after their retirement; then this removes them: rows first
+// (catalog::DeleteRetiredVersion, one transaction per batch), then
+// media/<video>/<version>/ (RemoveTree + fsync of media/<video>/). A crash
+// between leaves orphan folders that RecoverStorage removes; rows never
+// name missing files. Returns how many versions went. Blocks on the
+// writer and the disk: call from a non-HTTP thread (the supervisor's
+// housekeeping runs it).
+Result<int> CollectRetiredVersions(catalog::Writer& writer,
+                                   const storage::Layout& layout,
+                                   int64_t now_ms, int64_t grace_ms);
+
+// At startup, before any job runs: collects retired versions whose grace is
+// over at `now_ms` (unless `version_grace_ms` < 0), removes every staging
+// folder, finishes deletions left in 'deleting', removes media folders the
+// catalog does not reference (unknown videos, versions other than the
+// current one and the retired ones still in grace), and sweeps work/: a
+// group whose stitch is not done keeps the folders of its done chunk/audio
+// jobs; everything else there is removed.
 // Blocks on the writer; call from a non-HTTP thread or before the loop runs.
-Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout);
+Status RecoverStorage(catalog::Writer& writer, const storage::Layout& layout,
+                      int64_t now_ms = 0, int64_t version_grace_ms = -1);
 
 // Deletes a video with its media, ingested source and work folders: mark
 // 'deleting' →

@@ -1,7 +1,8 @@
 // The daemon side of the worker pool. N slot threads each claim a job from
 // the catalog queue, run it in an isolated `vodd worker` process, persist
 // its progress as heartbeats, and publish or fail it; a housekeeping thread
-// expires stale leases and refreshes the vodd_jobs gauges. All catalog
+// expires stale leases, refreshes the vodd_jobs gauges and collects retired
+// versions past their grace (CollectRetiredVersions). All catalog
 // writes go through the Writer; nothing here runs on the HTTP thread.
 //
 //   slot thread:  claim ─► spawn worker ─► (progress → heartbeat)* ─►
@@ -56,6 +57,12 @@ struct SupervisorOptions {
   int64_t poll_ms = kDefaultPollMs;             // idle slots look for work
   int64_t kill_grace_ms = kDefaultKillGraceMs;  // SIGTERM → SIGKILL
   int64_t housekeeping_ms = kDefaultHousekeepingMs;
+  // Retired versions (replaced by a newer publish) are collected once their
+  // grace is over (origin.version_grace_s), by housekeeping at most every
+  // version_gc_ms and by the startup sweep. grace < 0: never collected.
+  static constexpr int64_t kDefaultVersionGcMs = 60'000;
+  int64_t version_grace_ms = -1;
+  int64_t version_gc_ms = kDefaultVersionGcMs;
   catalog::RetryPolicy retry;
   LogLevel worker_log_level = LogLevel::kInfo;
   // Run RecoverStorage and release this owner's leases in Start().

@@ -43,7 +43,7 @@ TEST_CASE(
     CHECK(Pragma(**db, "integrity_check") == "ok");
     for (const char* t :
          {"videos", "uploads", "jobs", "renditions", "segments", "settings",
-          "api_tokens", "keyframes", "thumbnails"}) {
+          "api_tokens", "keyframes", "thumbnails", "retired_versions"}) {
       auto s =
           (*db)->Prepare("SELECT strict FROM pragma_table_list WHERE name=?1");
       REQUIRE(s);
