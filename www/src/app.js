@@ -338,8 +338,12 @@ pages.upload = async () => {
       const pct = h('span', { text: '0%' });
       const b = bar(0);
       const status = h('span', { text: 'starting…' });
+      // "resuming at N%" once the server has told where an earlier upload of
+      // this file (same fingerprint, kept in localStorage) stopped.
+      const resumed = h('div', { class: 'muted resumed' });
+      let resuming = false;
       const action = h('td');
-      list.prepend(h('tr', {}, h('td', { text: file.name }), h('td', {}, b, ' ', pct), h('td', {}, status), action));
+      list.prepend(h('tr', {}, h('td', { text: file.name }), h('td', {}, b, ' ', pct), h('td', {}, status, resumed), action));
       const upload = new tus.Upload(file, {
         endpoint: '/files/',
         chunkSize: 16 * 1024 * 1024,
@@ -348,6 +352,14 @@ pages.upload = async () => {
         removeFingerprintOnSuccess: true,
         metadata: { filename: file.name, filetype: file.type || 'application/octet-stream', title: title.value || file.name.replace(/\.[^.]+$/, ''), description: desc.value },
         headers: { 'X-CSRF-Token': state.csrf },
+        onBeforeRequest: (req) => {
+          if (!resuming || req.getMethod() !== 'PATCH') return;
+          resuming = false;
+          const at = Number(req.getHeader('Upload-Offset')) || 0;
+          resumed.textContent = at > 0
+            ? `resuming at ${Math.floor((at / file.size) * 100)}% (${fmtBytes(at)} already on the server)`
+            : 'the earlier upload is gone from the server: starting over';
+        },
         onProgress: (sent, total) => {
           const f = total ? sent / total : 0;
           b.firstChild.style.width = `${Math.round(f * 100)}%`;
@@ -365,7 +377,13 @@ pages.upload = async () => {
       action.append(h('button', { type: 'button', class: 'secondary', onclick: () => { upload.abort(); status.textContent = 'paused'; } }, 'Pause'),
         ' ', h('button', { type: 'button', class: 'secondary', onclick: () => { upload.start(); status.textContent = 'resuming…'; } }, 'Resume'));
       upload.findPreviousUploads().then((prev) => {
-        if (prev.length) { upload.resumeFromPreviousUpload(prev[0]); status.textContent = 'resuming earlier upload…'; }
+        if (prev.length) {
+          // The newest, should an earlier resume have failed and left two.
+          prev.sort((x, y) => (Date.parse(y.creationTime) || 0) - (Date.parse(x.creationTime) || 0));
+          upload.resumeFromPreviousUpload(prev[0]);
+          resuming = true;
+          status.textContent = 'resuming earlier upload…';
+        }
         upload.start();
       });
     }

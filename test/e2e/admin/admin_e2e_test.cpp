@@ -1,9 +1,13 @@
 // The admin page end to end: the built vodd binary with a generated config,
-// a short ffmpeg clip, and admin.mjs driving Debian's Chromium through
-// first-run setup, upload, preview playback, settings, tokens and logout.
-// Screenshots are kept in test/artifacts/admin/.
+// a short ffmpeg clip, a 40 MiB file of random bytes, and admin.mjs driving a
+// browser through first-run setup, upload, preview playback, an upload
+// resumed after a page reload, settings, tokens and logout. Once in Debian's
+// Chromium (playwright-core) and once in Debian's Firefox ESR (puppeteer-core
+// over WebDriver BiDi). Screenshots are kept in test/artifacts/admin/ and
+// test/artifacts/admin-firefox/.
 #include <catch2/catch.hpp>
 
+#include <iostream>
 #include <regex>
 
 #include "support/test_util.h"
@@ -22,12 +26,8 @@ std::string Run(const std::string& cmd, int* status) {
   return out;
 }
 
-}  // namespace
-
-TEST_CASE(
-    "the admin page in Chromium: setup, upload to ready, play, "
-    "settings, tokens, logout",
-    "[e2e]") {
+// Runs admin.mjs in `browser` against a fresh daemon and checks every step.
+void RunAdminPage(const std::string& browser, const std::string& artifacts) {
   TempDir dir;
   int port = FreePort();
   std::string base = "http://127.0.0.1:" + std::to_string(port);
@@ -45,6 +45,10 @@ TEST_CASE(
               dir / "clip.mp4",
           &status);
   REQUIRE(status == 0);
+  // Three tus chunks at the page's 16 MiB chunk size.
+  out = Run("head -c 41943040 /dev/urandom > " + dir / "resume-test.bin",
+            &status);
+  REQUIRE(status == 0);
 
   std::string log = dir / "vodd.log";
   Daemon daemon({"serve", "--config", dir / "vodd.conf"}, log);
@@ -57,12 +61,13 @@ TEST_CASE(
   std::string link = m[1];
   INFO(text);
 
-  std::string artifacts =
-      std::string(VODD_SOURCE_DIR) + "/test/artifacts/admin";
   out = Run("node " + std::string(VODD_SOURCE_DIR) +
-                "/test/e2e/admin/admin.mjs " + base + " '" + link + "' " +
-                dir / "clip.mp4" + " " + artifacts,
+                "/test/e2e/admin/admin.mjs " + browser + " " + base + " '" +
+                link + "' " + dir / "clip.mp4" + " " + dir / "resume-test.bin" +
+                " " + dir / "data" + " " + std::string(VODD_SOURCE_DIR) +
+                "/test/artifacts/" + artifacts,
             &status);
+  std::cout << out << std::flush;  // the step log, for ctest -V
   INFO(out);
   INFO(ReadFile(log));
   CHECK(status == 0);
@@ -70,4 +75,23 @@ TEST_CASE(
                  "ready") != std::string::npos);
   CHECK(out.find("ok   the library lists it and the preview plays") !=
         std::string::npos);
+  CHECK(out.find("ok   an upload resumes after a page reload") !=
+        std::string::npos);
+  CHECK(out.find("ok   log out") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the admin page in Chromium: setup, upload to ready, play, resume after "
+    "reload, settings, tokens, logout",
+    "[e2e]") {
+  RunAdminPage("chromium", "admin");
+}
+
+TEST_CASE(
+    "the admin page in Firefox: setup, upload to ready, play, resume after "
+    "reload, settings, tokens, logout",
+    "[e2e]") {
+  RunAdminPage("firefox", "admin-firefox");
 }
