@@ -478,13 +478,26 @@ Status RetryJob(Db& db, int64_t job_id, int64_t now_ms) {
           where)));
   s.Bind(1, job_id).Bind(2, now_ms);
   TRY(s.Run());
-  if (job->parent_id) TRY(UnblockStitch(db, *job->parent_id, now_ms));
+  if (!job->parent_id) {
+    TRY_ASSIGN(
+        Stmt u,
+        db.Prepare(
+            "UPDATE videos SET state='uploaded', error=NULL, updated_at=?2 "
+            "WHERE id=?1 AND state='failed'"));
+    u.Bind(1, job->video_id).Bind(2, now_ms);
+    return u.Run();
+  }
+  TRY(UnblockStitch(db, *job->parent_id, now_ms));
+  // The video reflects its group: still failed while another member is dead
+  // (or cancelled), and processing once none is — the group is part way
+  // through, with members done or running.
   TRY_ASSIGN(
       Stmt u,
-      db.Prepare(
-          "UPDATE videos SET state='uploaded', error=NULL, updated_at=?2 "
-          "WHERE id=?1 AND state='failed'"));
-  u.Bind(1, job->video_id).Bind(2, now_ms);
+      db.Prepare("UPDATE videos SET state='processing', error=NULL, "
+                 "updated_at=?2 WHERE id=?1 AND state='failed' AND NOT EXISTS "
+                 "(SELECT 1 FROM jobs WHERE parent_id=?3 AND state IN "
+                 "('dead','cancelled'))"));
+  u.Bind(1, job->video_id).Bind(2, now_ms).Bind(3, *job->parent_id);
   return u.Run();
 }
 
@@ -498,21 +511,32 @@ Status SetJobPriority(Db& db, int64_t job_id, int64_t priority,
   TRY_ASSIGN(auto job, GetJob(db, job_id));
   if (!job)
     return MakeError(ErrorCode::kNotFound, fmt::format("no job {}", job_id));
-  // The group is named by its transcode parent; a leased member is included
-  // so that the group keeps one priority (and a leased transcode that is
-  // about to split hands it to its children).
+  // The group is named by its transcode parent. Nothing to run (every job
+  // of the group done) is a conflict; a dead or cancelled member may run
+  // again after a retry.
   int64_t group = job->parent_id.value_or(job_id);
-  TRY_ASSIGN(Stmt s, db.Prepare("UPDATE jobs SET priority=?2, updated_at=?3 "
-                                "WHERE (id=?1 OR parent_id=?1) AND state IN "
-                                "('queued','waiting','leased')"));
-  s.Bind(1, group).Bind(2, priority).Bind(3, now_ms);
-  TRY(s.Run());
-  if (db.Changes() == 0) {
+  TRY_ASSIGN(Stmt c, db.Prepare("SELECT COUNT(*) FROM jobs WHERE (id=?1 OR "
+                                "parent_id=?1) AND state!='done'"));
+  c.Bind(1, group);
+  TRY_ASSIGN(bool row, c.Step());
+  if (!row || c.Int(0) == 0) {
     return MakeError(ErrorCode::kConflict,
                      fmt::format("job {} is {} and has nothing left to run",
                                  job_id, job->state));
   }
-  return Ok();
+  c.Reset();
+  // One priority for the whole group, whatever each member's state: a
+  // leased transcode about to split hands it to the children SplitJob
+  // inserts (they copy the parent's row), a dead or cancelled member keeps
+  // it through its retry, and a done parent still records it.
+  TRY_ASSIGN(Stmt s, db.Prepare("UPDATE jobs SET priority=?2, updated_at=?3 "
+                                "WHERE id=?1 OR parent_id=?1"));
+  s.Bind(1, group).Bind(2, priority).Bind(3, now_ms);
+  TRY(s.Run());
+  // The video keeps the operator's choice for any job made for it later.
+  TRY_ASSIGN(Stmt v, db.Prepare("UPDATE videos SET priority=?2 WHERE id=?1"));
+  v.Bind(1, job->video_id).Bind(2, priority);
+  return v.Run();
 }
 
 Result<std::optional<Job>> GetJob(Db& db, int64_t job_id) {

@@ -21,9 +21,10 @@
 //                            └─► queued ─► leased ─► done (PublishStaged)
 //
 // A dead chunk/audio job fails the video and leaves the stitch waiting;
-// RetryJob requeues that one job alone. CancelJob of any member cancels the
-// whole group; RetryJob of a cancelled member requeues the group's cancelled
-// members (stitch back to waiting).
+// RetryJob requeues that one job alone, and the video stays 'failed' while
+// another member is dead, 'processing' once none is. CancelJob of any member
+// cancels the whole group; RetryJob of a cancelled member requeues the group's
+// cancelled members (stitch back to waiting).
 //
 // Every lease carries a token (jobs.lease_token, bumped by each claim). All
 // calls that act on a lease (Heartbeat, CompleteJob, FailJob, ReleaseLease,
@@ -196,15 +197,21 @@ Result<int> ReleaseNodeLeases(Db& db, const std::string& owner, int64_t now_ms,
 // ("cancelled"). RetryJob: dead|cancelled → queued with attempts reset (a
 // stitch → waiting, or queued when its siblings are all done); a cancelled
 // group member brings back the group's other cancelled members; a queued job
-// waiting for its backoff becomes visible now. kNotFound for an unknown id,
+// waiting for its backoff becomes visible now. The video: 'uploaded' for a
+// lone job; for a group member 'processing' when no member is left dead or
+// cancelled, else it stays 'failed'. kNotFound for an unknown id,
 // kConflict for a state that does not allow it.
 Status CancelJob(Db& db, int64_t job_id, int64_t now_ms);
 Status RetryJob(Db& db, int64_t job_id, int64_t now_ms);
 
 // Admin priority (higher is claimed first, before fair_key order). Applies
 // to the job and, for a split group (the transcode parent or any member),
-// to every queued, waiting or leased member, so the group moves together.
-// kNotFound for an unknown id; kConflict when nothing of it is still to run.
+// to every member and the parent whatever their state, so the group moves
+// together: children a leased parent splits into later copy it, and a dead
+// member keeps it through its retry. Also becomes the video's priority
+// (videos.priority), which seeds any job made for the video later.
+// kNotFound for an unknown id; kConflict when the job (or its whole group)
+// is done.
 inline constexpr int64_t kMinPriority = -1000, kMaxPriority = 1000;
 Status SetJobPriority(Db& db, int64_t job_id, int64_t priority, int64_t now_ms);
 

@@ -769,9 +769,10 @@ TEST_CASE(
   REQUIRE_FALSE(stitch_retry);
   CHECK(stitch_retry.error().code == ErrorCode::kConflict);
 
-  // The operator retries the dead chunk: only it runs again.
+  // The operator retries the dead chunk: only it runs again, and the video
+  // is processing again (its other chunks are done).
   REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, first.id, t0 + 40); }));
-  CHECK(c.VideoState(v) == "uploaded");
+  CHECK(c.VideoState(v) == "processing");
   Job again = ClaimOne(c, t0 + 40);
   CHECK(again.id == first.id);
   CHECK(again.attempts == 1);
@@ -784,6 +785,104 @@ TEST_CASE(
     INFO(name);
     if (name != "stitch") CHECK(job.attempts <= 1);
   }
+}
+
+TEST_CASE(
+    "retrying one of two dead chunks keeps the video failed until both are "
+    "retried",
+    "[jobs][split]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  auto v = AddSized(c, t0, 30'000, 0, /*max_attempts=*/1);
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(Split(c, parent, 3, 10'000, t0));
+  Job a = ClaimOne(c, t0 + 1);
+  Job b = ClaimOne(c, t0 + 1);
+  REQUIRE(a.kind == "chunk");
+  REQUIRE(b.kind == "audio");
+  for (const Job& j : {a, b}) {
+    auto out = c.Tx([&](Db& d) {
+      return FailJob(d, Ref(j), {"encoder crashed", false}, t0 + 2, {});
+    });
+    REQUIRE(out);
+    CHECK(out->dead);
+  }
+  CHECK(c.VideoState(v) == "failed");
+
+  // One retried, the other still dead: the video stays failed, with its
+  // reason, even when the retried chunk is claimed and completes.
+  REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, a.id, t0 + 3); }));
+  CHECK(c.VideoState(v) == "failed");
+  auto video = GetVideo(*c.db, v);
+  REQUIRE(video);
+  REQUIRE(*video);
+  CHECK((*video)->error == std::optional<std::string>("encoder crashed"));
+  Job again = ClaimOne(c, t0 + 4);
+  CHECK(again.id == a.id);
+  CHECK(c.VideoState(v) == "failed");
+  Complete(c, again, t0 + 5);
+  CHECK(c.VideoState(v) == "failed");
+
+  // The last dead member retried: the group is whole again.
+  REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, b.id, t0 + 6); }));
+  CHECK(c.VideoState(v) == "processing");
+  video = GetVideo(*c.db, v);
+  REQUIRE(video);
+  REQUIRE(*video);
+  CHECK_FALSE((*video)->error.has_value());
+
+  // A lone transcode job retried goes back to 'uploaded' (nothing ran).
+  TempCatalog d;
+  auto lone = AddSized(d, t0, 1'000, 0, /*max_attempts=*/1);
+  Job j = ClaimOne(d, t0);
+  REQUIRE(d.Tx([&](Db& db) {
+    return FailJob(db, Ref(j), {"encoder crashed", false}, t0, {});
+  }));
+  CHECK(d.VideoState(lone) == "failed");
+  REQUIRE(d.Tx([&](Db& db) { return RetryJob(db, j.id, t0 + 1); }));
+  CHECK(d.VideoState(lone) == "uploaded");
+}
+
+TEST_CASE("a group's priority reaches children made later and retried members",
+          "[jobs][split][fair]") {
+  TempCatalog c;
+  int64_t t0 = 1'700'000'000'000;
+  auto film = AddSized(c, t0, 60'000, /*priority=*/0, /*max_attempts=*/1);
+  // Raised while the transcode job still runs (before it splits) …
+  Job parent = ClaimOne(c, t0);
+  REQUIRE(parent.video_id == film);
+  auto clip = AddSized(c, t0 + 1, 3'000);
+  REQUIRE(c.Tx([&](Db& d) { return SetJobPriority(d, parent.id, 7, t0); }));
+  CHECK(c.Get(parent.id).priority == 7);
+  {
+    auto video = GetVideo(*c.db, film);
+    REQUIRE(video);
+    REQUIRE(*video);
+    CHECK((*video)->priority == 7);
+  }
+  // … the children it splits into inherit it and run before the clip.
+  REQUIRE(Split(c, parent, 3, 20'000, t0 + 1));
+  for (const auto& [name, job] : Members(c, parent.id)) {
+    INFO(name);
+    CHECK(job.priority == 7);
+  }
+  Job dead = ClaimOne(c, t0 + 2);
+  REQUIRE(dead.video_id == film);
+  REQUIRE(c.Tx([&](Db& d) {
+    return FailJob(d, Ref(dead), {"encoder crashed", false}, t0 + 2, {});
+  }));
+  REQUIRE(c.Get(dead.id).state == "dead");
+  // Lowered while a member is dead: the dead one takes it too, and runs
+  // after the clip once retried, like its siblings.
+  REQUIRE(c.Tx([&](Db& d) { return SetJobPriority(d, dead.id, -2, t0 + 3); }));
+  for (const auto& [name, job] : Members(c, parent.id)) {
+    INFO(name);
+    CHECK(job.priority == -2);
+  }
+  REQUIRE(c.Tx([&](Db& d) { return RetryJob(d, dead.id, t0 + 4); }));
+  CHECK(c.Get(dead.id).priority == -2);
+  CHECK(ClaimOne(c, t0 + 5).video_id == clip);
+  CHECK(ClaimOne(c, t0 + 5).video_id == film);
 }
 
 TEST_CASE("cancelling one member cancels the group and retry brings it back",
@@ -890,7 +989,7 @@ TEST_CASE("admin priority overrides fair order and moves a group together",
     INFO(name);
     CHECK(job.priority == 10);
   }
-  CHECK(c.Get(parent.id).priority == 0);  // done: not touched
+  CHECK(c.Get(parent.id).priority == 10);  // done, but it names the group
   CHECK(c.Get(c.job_of[clip]).priority == 0);
   for (int i = 0; i < 4; ++i) CHECK(ClaimOne(c, t0 + 2).video_id == film);
   CHECK(ClaimOne(c, t0 + 2).video_id == clip);
