@@ -6,6 +6,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <functional>
@@ -54,8 +55,11 @@ class FileSink {
 
  private:
   Status Open();
+  // Head and tail through fd_, whole pages through dfd_; returns an errno.
+  int WriteAligned(std::string_view piece, off_t off);
   Options o_;
   int fd_ = -1;
+  int dfd_ = -1;  // O_DIRECT, or -1 where the filesystem has no direct I/O
   int64_t pos_ = 0;
   int64_t synced_ = 0;
   GChecksum* sum_ = nullptr;
