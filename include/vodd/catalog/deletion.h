@@ -30,9 +30,9 @@ Status DeleteVideoRows(Db& db, const std::string& video_id);
 Result<std::vector<std::pair<std::string, std::string>>> ListDeletingVideos(
     Db& db);
 
-// The media version of `video_id` that the catalog references (its current
-// published version, 0 when none yet), or nullopt when the video is unknown
-// or being deleted: the startup sweep keeps only referenced media.
+// The current published version of `video_id` (0 when none yet), or nullopt
+// when the video is unknown or being deleted. The startup sweep keeps
+// RetainedVersions (media.h): this one plus retired versions in grace.
 Result<std::optional<int64_t>> ReferencedVersion(Db& db,
                                                  const std::string& video_id);
 
