@@ -1,10 +1,13 @@
 // The file side of retired versions, on a real catalog and data folder:
 // CollectRetiredVersions removes rows then media once the grace is over,
-// the startup sweep keeps the folders of versions still in grace, and
-// deleting a video removes every version.
+// the startup sweep keeps the folders of versions still in grace, the
+// supervisor's housekeeping runs the collector, and deleting a video removes
+// every version.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "support/test_util.h"
 #include "vodd/catalog/media.h"
@@ -12,6 +15,7 @@
 #include "vodd/catalog/writer.h"
 #include "vodd/core/clock.h"
 #include "vodd/pipeline/publish.h"
+#include "vodd/pipeline/supervisor.h"
 #include "vodd/storage/storage.h"
 
 using namespace vodd;
@@ -198,4 +202,39 @@ TEST_CASE("deleting a video removes its current and retired versions",
   });
   REQUIRE(left);
   CHECK(*left == 0);
+}
+
+TEST_CASE("the supervisor's housekeeping collects versions past their grace",
+          "[integration]") {
+  Fixture f;
+  // No job to run: the housekeeping thread is the one under test.
+  REQUIRE(f.writer->Call<bool>([](catalog::Db& db) -> Result<bool> {
+    TRY(db.Exec("UPDATE jobs SET state='done'"));
+    return true;
+  }));
+  f.Publish(1);
+  f.Publish(2);
+  f.clock.Advance(kGrace);  // 1 is due
+
+  pipeline::SupervisorOptions opts;
+  opts.owner = "test";
+  opts.worker_argv = {"/bin/false"};
+  opts.recover_at_start = false;  // not the startup sweep
+  opts.housekeeping_ms = 10;
+  opts.version_gc_ms = 0;
+  opts.version_grace_ms = kGrace;
+  auto s = pipeline::Supervisor::Create(opts, *f.layout, *f.writer, nullptr,
+                                        f.clock);
+  REQUIRE(s);
+  REQUIRE((*s)->Start());
+  bool gone = false;
+  for (int i = 0; i < 1000 && !gone; ++i) {
+    gone = !fs::exists(f.layout->MediaDir(f.video, 1));
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  (*s)->Stop();
+  CHECK(gone);
+  CHECK(f.Rows(1) == 0);
+  CHECK(f.Files(2));
+  CHECK(f.Rows(2) == 1);
 }
