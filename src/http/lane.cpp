@@ -180,7 +180,6 @@ struct LaneServer::Worker {
   std::vector<uint64_t> runnable;  // connections to look at again
   uint64_t next_id = 2;
   std::map<std::pair<std::string, int>, Counter*> counters;
-  bool stopping = false;  // set through the inbox (efd), read in the loop
   std::atomic<bool> stop_flag{false};
   std::string date;
   int64_t date_s = -1;
