@@ -600,8 +600,9 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
   if (worker_error) {
     // The transcode job probed and planned this source already, so a media
     // error in one chunk or in the audio pass is retried like a crash (alone,
-    // up to max_attempts): chunk graphs seeking into a file have shown rare
-    // transient demuxer flow errors (docs/architecture.md, Known gaps).
+    // up to max_attempts) rather than failing the whole group at once:
+    // defence in depth (the chunk EOS flow error it once covered is fixed;
+    // docs/architecture.md, Known gaps).
     bool permanent = IsPermanent(worker_error->code) && job.kind != "chunk" &&
                      job.kind != "audio";
     return fail(worker_error->message, permanent,

@@ -365,8 +365,8 @@ GstPadProbeReturn DropUntilSeeked(GstPad*, GstPadProbeInfo* info,
 }
 
 // After videorate: passes frames first … end-1 of the grid; at the first
-// frame past the end, ends the stream downstream (pushing EOS from the
-// streaming thread that owns this pad, as an element would) so the encoders
+// frame past the end, ends the stream downstream (sending EOS into the next
+// element from the streaming thread that owns this pad) so the encoders
 // finish without waiting for the demuxer.
 GstPadProbeReturn SelectFrames(GstPad* pad, GstPadProbeInfo* info,
                                gpointer user_data) noexcept {
@@ -382,19 +382,26 @@ GstPadProbeReturn SelectFrames(GstPad* pad, GstPadProbeInfo* info,
     if (n < st->first || st->eos != RangeState::kNone)
       return GST_PAD_PROBE_DROP;
     if (st->end >= 0 && n >= st->end) {
+      // Sent into the peer, not pushed on this pad: a pad that pushed EOS is
+      // flagged EOS and refuses every later sticky event before any probe
+      // sees it, so the next tag (h264parse's bitrate updates) or segment
+      // from upstream would fail with GST_FLOW_ERROR, and the demuxer
+      // would stop with "Internal data stream error" (-5).
       st->eos = RangeState::kPushing;
-      gst_pad_push_event(pad, gst_event_new_eos());
+      if (auto peer = Adopt(gst_pad_get_peer(pad))) {
+        gst_pad_send_event(peer.get(), gst_event_new_eos());
+      }
       st->eos = RangeState::kSent;
       return GST_PAD_PROBE_DROP;
     }
     return GST_PAD_PROBE_OK;
   }
+  // Past the end nothing more goes downstream: tags, segments and the
+  // demuxer's own EOS are dropped (and count as handled upstream).
+  if (st->eos == RangeState::kSent) return GST_PAD_PROBE_DROP;
   GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
   if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
     gst_event_copy_segment(ev, &st->segment);
-  }
-  if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS && st->eos == RangeState::kSent) {
-    return GST_PAD_PROBE_DROP;  // ours went first
   }
   return GST_PAD_PROBE_OK;
 }
