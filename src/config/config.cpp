@@ -356,9 +356,11 @@ const std::vector<Option>& Table() {
              "old version right after a publish; an hour of margin.",
              false, 0, 31536000, &Config::origin,
              &OriginConfig::version_grace_s),
-      IntOpt("origin", "cache_mib",
-             "Memory budget of the hot-segment cache, MiB.", false, 0, 65536,
-             &Config::origin, &OriginConfig::cache_mib),
+      IntOpt(
+          "origin", "cache_mib",
+          "Total size of the media files the origin keeps open (its open-file "
+          "cache for sendfile), MiB; the page cache holds the bytes.",
+          false, 0, 65536, &Config::origin, &OriginConfig::cache_mib),
       StrOpt("origin", "origin_secret",
              "If set, media requests must carry X-Vodd-Origin-Auth with this "
              "value.",
