@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,25 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// What a shell command printed on stdout, and its exit code (-1 when it did
+// not exit normally). Append " 2>&1" to `cmd` to capture stderr too.
+struct CommandResult {
+  int status = -1;
+  std::string out;
+};
+
+inline CommandResult RunCommand(const std::string& cmd) {
+  CommandResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
 
 inline void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary);

@@ -12,15 +12,6 @@
 using namespace vodd::test;
 
 namespace {
-std::string Run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  *status = pclose(p);
-  return out;
-}
-
 std::string Config(const TempDir& dir, int port) {
   return "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
          "\n[storage]\ndata_dir = " + dir.path() + "/data\nmin_free_mib = 0\n";
@@ -80,50 +71,42 @@ TEST_CASE("check-config names the file, line and key of an error", "[e2e]") {
   WriteFile(
       dir / "vodd.conf",
       "[server]\nlisten = 127.0.0.1:8080\n\n[upload]\nexpiry_hours = soon\n");
-  int status = 0;
-  std::string out = Run(std::string(VODD_BINARY) + " check-config --config " +
-                            (dir / "vodd.conf"),
-                        &status);
-  CHECK(WEXITSTATUS(status) != 0);
-  CHECK(out.find(dir / "vodd.conf" + ":5: [upload] expiry_hours:") !=
+  const std::string check =
+      std::string(VODD_BINARY) + " check-config 2>&1 --config ";
+  CommandResult res = RunCommand(check + (dir / "vodd.conf"));
+  CHECK(res.status != 0);
+  CHECK(res.out.find(dir / "vodd.conf" + ":5: [upload] expiry_hours:") !=
         std::string::npos);
 
   WriteFile(dir / "vodd.conf", "[server]\nlisten = 127.0.0.1:8080\n");
-  out = Run(std::string(VODD_BINARY) + " check-config --config " +
-                (dir / "vodd.conf"),
-            &status);
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(out.find(": ok") != std::string::npos);
+  res = RunCommand(check + (dir / "vodd.conf"));
+  CHECK(res.status == 0);
+  CHECK(res.out.find(": ok") != std::string::npos);
 
   // The shipped sample is valid.
-  out = Run(std::string(VODD_BINARY) + " check-config --config " VODD_SOURCE_DIR
-                                       "/config/vodd.conf",
-            &status);
-  CHECK(WEXITSTATUS(status) == 0);
+  res = RunCommand(check + VODD_SOURCE_DIR "/config/vodd.conf");
+  CHECK(res.status == 0);
 }
 
 TEST_CASE("serve refuses a broken config before touching anything", "[e2e]") {
   TempDir dir;
   WriteFile(dir / "vodd.conf",
             "[storage]\ndata_dir = " + dir.path() + "/data\nbogus = 1\n");
-  int status = 0;
-  std::string out =
-      Run(std::string(VODD_BINARY) + " serve --config " + (dir / "vodd.conf"),
-          &status);
-  CHECK(WEXITSTATUS(status) == 2);
-  CHECK(out.find(":3: [storage] bogus: unknown key") != std::string::npos);
+  CommandResult res = RunCommand(std::string(VODD_BINARY) +
+                                 " serve 2>&1 --config " + (dir / "vodd.conf"));
+  CHECK(res.status == 2);
+  CHECK(res.out.find(":3: [storage] bogus: unknown key") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "data"));
 }
 
 TEST_CASE("version and print-config work without a config", "[e2e]") {
-  int status = 0;
-  std::string out = Run(std::string(VODD_BINARY) + " version", &status);
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(out.find("vodd ") == 0);
-  CHECK(out.find("GStreamer 1.22") != std::string::npos);
-  out = Run(std::string(VODD_BINARY) + " print-config", &status);
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(out.find("[server]\nlisten = 127.0.0.1:8080\n") == 0);
+  CommandResult res = RunCommand(std::string(VODD_BINARY) + " version 2>&1");
+  CHECK(res.status == 0);
+  CHECK(res.out.find("vodd ") == 0);
+  CHECK(res.out.find("GStreamer 1.22") != std::string::npos);
+  res = RunCommand(std::string(VODD_BINARY) + " print-config 2>&1");
+  CHECK(res.status == 0);
+  CHECK(res.out.find("[server]\nlisten = 127.0.0.1:8080\n") == 0);
 }
 
 namespace {

@@ -25,13 +25,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// stdout + stderr of `cmd`; *status is its exit code.
 std::string Run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  *status = pclose(p);
-  return out;
+  CommandResult r = RunCommand(cmd + " 2>&1");
+  *status = r.status;
+  return r.out;
 }
 
 // H.264 + AAC in MP4, `seconds` long at 30 fps.

@@ -18,6 +18,7 @@
 #include <future>
 #include <string>
 
+#include "support/test_util.h"
 #include "vodd/pipeline/bmff.h"
 #include "vodd/pipeline/media.h"
 #include "vodd/pipeline/split.h"
@@ -28,33 +29,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::pair<int, std::string> Sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, out};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-class Dir {
- public:
-  Dir() {
-    std::string tmpl =
-        (fs::temp_directory_path() / "vodd-split-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using Dir = vodd::test::TempDir;
+using vodd::test::RunCommand;
 
 bmff::Bytes Slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -82,7 +58,7 @@ std::string Source(const Dir& dir, const std::string& rate, double seconds,
       preset, gop, gop);
   if (audio) cmd += " -c:a aac -b:a 96k";
   cmd += " " + path + " 2>&1";
-  auto [rc, out] = Sh(cmd);
+  auto [rc, out] = RunCommand(cmd);
   INFO(cmd << "\n" << out);
   REQUIRE(rc == 0);
   return path;
@@ -198,7 +174,7 @@ struct Counted {
 };
 
 Counted Count(const std::string& file) {
-  auto [rc, out] = Sh(
+  auto [rc, out] = RunCommand(
       "ffprobe -v error -count_frames -show_entries "
       "stream=nb_read_frames,duration -show_entries format=duration -of json " +
       file);

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "support/test_util.h"
 #include "vodd/pipeline/bmff.h"
 #include "vodd/pipeline/media.h"
 
@@ -28,39 +29,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CmdResult {
-  int status = -1;
-  std::string out;
-};
-
-CmdResult Run(const std::string& cmd) {
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl =
-        (fs::temp_directory_path() / "vodd-pipeline-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using vodd::test::RunCommand;
+using vodd::test::TempDir;
 
 bmff::Bytes ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -114,7 +84,7 @@ std::string MakeSource(const TempDir& dir, const SourceSpec& s) {
   }
   if (s.audio) cmd += " -c:a aac -b:a 96k";
   cmd += " " + s.extra + " " + path + " 2>&1";
-  auto r = Run(cmd);
+  auto r = RunCommand(cmd);
   INFO(cmd << "\n" << r.out);
   REQUIRE(r.status == 0);
   return path;
@@ -163,10 +133,10 @@ struct Packet {
 };
 
 std::vector<Packet> Packets(const std::string& file, const char* stream) {
-  auto r =
-      Run(fmt::format("ffprobe -v error -select_streams {} -show_entries "
-                      "packet=pts,dts,duration,flags -of json {}",
-                      stream, file));
+  auto r = RunCommand(
+      fmt::format("ffprobe -v error -select_streams {} -show_entries "
+                  "packet=pts,dts,duration,flags -of json {}",
+                  stream, file));
   REQUIRE(r.status == 0);
   std::vector<Packet> out;
   const json doc = json::parse(r.out);
@@ -188,7 +158,8 @@ std::vector<Packet> Packets(const std::string& file, const char* stream) {
 }
 
 json Stream(const std::string& file) {
-  auto r = Run("ffprobe -v error -show_streams -show_format -of json " + file);
+  auto r = RunCommand("ffprobe -v error -show_streams -show_format -of json " +
+                      file);
   REQUIRE(r.status == 0);
   auto j = json::parse(r.out);
   REQUIRE(j["streams"].size() == 1);
@@ -266,8 +237,8 @@ void CheckRendition(const Transcoded& t, const catalog::Rendition& r,
   // The concatenation decodes without a single error.
   const std::string joined = rdir + "/joined.mp4";
   WriteFile(joined, all);
-  auto decode =
-      Run("ffmpeg -nostdin -v error -xerror -i " + joined + " -f null - 2>&1");
+  auto decode = RunCommand("ffmpeg -nostdin -v error -xerror -i " + joined +
+                           " -f null - 2>&1");
   CHECK(decode.status == 0);
   CHECK(decode.out.empty());
 
@@ -578,11 +549,11 @@ TEST_CASE("probe: files that are not media fail with a reason", "[probe]") {
   }
   SECTION("a still image is not a video") {
     const std::string path = dir.path() + "/still.mp4";
-    auto r =
-        Run("ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=64x64 "
-            "-frames:v 1 -f "
-            "image2 -c:v mjpeg " +
-            path + " 2>&1");
+    auto r = RunCommand(
+        "ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=64x64 "
+        "-frames:v 1 -f "
+        "image2 -c:v mjpeg " +
+        path + " 2>&1");
     REQUIRE(r.status == 0);
     auto p = Probe(path);
     REQUIRE(!p);
