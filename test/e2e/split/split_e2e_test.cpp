@@ -110,6 +110,9 @@ TEST_CASE("a split video is published complete: every frame, in 5 chunks",
   INFO(log);
   CHECK(log.find("split into 5 chunk(s), audio and a stitch") !=
         std::string::npos);
+  // Every job of the group ran once: no chunk needed a retry.
+  CHECK(log.find(", attempt 1/") != std::string::npos);
+  CHECK(log.find(", attempt 2/") == std::string::npos);
   int status = 0;
   std::string out =
       Run("ffprobe -v error -select_streams v:0 -count_frames -show_entries "
