@@ -160,8 +160,8 @@ TEST_CASE(
     if (j.kind == "chunk" && (!last_chunk || j.fair_key > last_chunk->fair_key))
       last_chunk = j;
     CHECK(j.state == "done");
-    // Each on its first attempt: a chunk's seek into the source is not a
-    // source of transient errors.
+    // Each on its first attempt: a chunk that fails is a bug to see here
+    // (the supervisor's retry of chunk media errors would hide it).
     CHECK(j.attempts == 1);
     chunks += j.kind == "chunk";
     audio += j.kind == "audio";
