@@ -711,4 +711,16 @@ pages.account = async () => {
   main(form);
 };
 
+// A failure nobody caught reaches the user as a toast. Requests the browser
+// cuts short because the page is going away (a reload or leaving the page:
+// Firefox then rejects pending fetches with a NetworkError) are not
+// failures, and are dropped quietly.
+let unloading = false;
+window.addEventListener('beforeunload', () => { unloading = true; });
+window.addEventListener('pagehide', () => { unloading = true; });
+window.addEventListener('unhandledrejection', (ev) => {
+  if (unloading) { ev.preventDefault(); return; }
+  if (state.user) toast(ev.reason && ev.reason.message ? ev.reason.message : String(ev.reason), true);
+});
+
 boot();
