@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "support/media_fixture.h"
 #include "support/test_util.h"
 #include "vodd/catalog/media.h"
 #include "vodd/catalog/schema.h"
@@ -197,15 +198,7 @@ TEST_CASE("CreateVideoWithJob is idempotent and PublishVersion round-trips",
   p.video_id = nv.id;
   p.version = 1;
   p.duration_ms = 8000;
-  Rendition v;
-  v.name = "v720";
-  v.kind = "video";
-  v.codecs = "avc1.64001f";
-  v.width = 1280;
-  v.height = 720;
-  v.frame_rate_num = 30;
-  v.timescale = 15360;
-  v.bandwidth_peak = 3'200'000;
+  Rendition v = test::VideoRendition("v720", 1280, 720, 30, 15360, 3'200'000);
   v.bandwidth_avg = 2'900'000;
   v.init_size = 800;
   v.init_hash = "ab";

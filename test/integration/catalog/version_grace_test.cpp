@@ -4,6 +4,7 @@
 // catalogs kept forever.
 #include <catch2/catch.hpp>
 
+#include "support/media_fixture.h"
 #include "support/test_util.h"
 #include "vodd/catalog/deletion.h"
 #include "vodd/catalog/media.h"
@@ -25,16 +26,7 @@ PublishedVersion Version(const std::string& video, int64_t version,
   p.video_id = video;
   p.version = version;
   p.duration_ms = 4000 * version;
-  Rendition v;
-  v.name = "v360";
-  v.kind = "video";
-  v.codecs = "avc1.64001e";
-  v.width = 640;
-  v.height = 360;
-  v.frame_rate_num = 25;
-  v.timescale = 12800;
-  v.bandwidth_peak = v.bandwidth_avg = 800'000;
-  v.init_size = 700;
+  Rendition v = test::VideoRendition("v360", 640, 360, 25, 12800, 800'000);
   v.init_hash = "init" + hash;
   v.segments = {{1, 0, 51200, 1000, hash}};
   v.keyframes = {{1, 0, 0, 300}};

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "support/media_fixture.h"
 #include "support/test_util.h"
 #include "vodd/catalog/media.h"
 #include "vodd/catalog/videos.h"
@@ -59,15 +60,8 @@ struct Fixture {
     p.video_id = video;
     p.version = n;
     p.duration_ms = 2000;
-    catalog::Rendition r;
-    r.name = "v360";
-    r.kind = "video";
-    r.codecs = "avc1.64001e";
-    r.width = 640;
-    r.height = 360;
-    r.frame_rate_num = 25;
-    r.timescale = 12800;
-    r.bandwidth_peak = r.bandwidth_avg = 100'000;
+    catalog::Rendition r =
+        test::VideoRendition("v360", 640, 360, 25, 12800, 100'000);
     r.init_size = 4;
     r.init_hash = "i";
     r.segments = {{1, 0, 25600, static_cast<int64_t>(seg.size()), "s"}};
