@@ -100,6 +100,17 @@ Status FileSink::Write(const std::vector<std::string_view>& pieces) {
   if (*free_bytes - static_cast<int64_t>(total) < o_.min_free_bytes) {
     return fail(Error{ErrorCode::kNoSpace, "free space below the floor"});
   }
+  // Keep only whole writes: the partial tail would not be in the checksum.
+  auto write_failed = [&](int err) {
+    if (ftruncate(fd_, static_cast<off_t>(pos_)) != 0) {
+      LOG_WARN("upload", "truncate {} after a failed write: {}", o_.path,
+               errno);
+    }
+    if (err == ENOSPC || err == EDQUOT) {
+      return fail(Error{ErrorCode::kNoSpace, "disk full"});
+    }
+    return fail(ErrnoError(err, "write " + o_.path).value());
+  };
   size_t done = 0;
   std::vector<iovec> iov;
   // One piece whose memory is page-aligned like its file offset (the blocks
@@ -109,14 +120,7 @@ Status FileSink::Write(const std::vector<std::string_view>& pieces) {
       reinterpret_cast<uintptr_t>(pieces[0].data()) % kPage ==
           static_cast<uint64_t>(pos_) % kPage) {
     if (int err = WriteAligned(pieces[0], static_cast<off_t>(pos_))) {
-      if (ftruncate(fd_, static_cast<off_t>(pos_)) != 0) {
-        LOG_WARN("upload", "truncate {} after a failed write: {}", o_.path,
-                 errno);
-      }
-      if (err == ENOSPC || err == EDQUOT) {
-        return fail(Error{ErrorCode::kNoSpace, "disk full"});
-      }
-      return fail(ErrnoError(err, "write " + o_.path).value());
+      return write_failed(err);
     }
     done = total;
   }
@@ -136,16 +140,7 @@ Status FileSink::Write(const std::vector<std::string_view>& pieces) {
                         static_cast<off_t>(pos_) + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      // Keep only whole writes: the partial tail would not be in the checksum.
-      if (ftruncate(fd_, static_cast<off_t>(pos_)) != 0) {
-        LOG_WARN("upload", "truncate {} after a failed write: {}", o_.path,
-                 errno);
-      }
-      if (err == ENOSPC || err == EDQUOT) {
-        return fail(Error{ErrorCode::kNoSpace, "disk full"});
-      }
-      return fail(ErrnoError(err, "write " + o_.path).value());
+      return write_failed(errno);
     }
     done += static_cast<size_t>(n);
   }
