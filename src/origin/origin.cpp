@@ -309,13 +309,14 @@ struct Origin::Impl {
                        int64_t version) {
     catalog_loads->Inc();
     storage::Layout lay = layout;
-    bool queued =
-        loader->Post([this, key, video, version, lay](catalog::Db* db) {
-          EntryResult r = db ? BuildVersionEntry(*db, lay, video, version)
-                             : EntryResult(MakeError(ErrorCode::kIo,
-                                                     "catalog unavailable"));
-          OnVersionLoaded(key, r);
-        });
+    bool queued = loader->Post([this, key, video, version,
+                                lay](catalog::Db* db) {
+      EntryResult r =
+          db ? BuildVersionEntry(*db, lay, video, version, clock->NowUnixMs(),
+                                 opts.cfg.version_grace_s * 1000)
+             : EntryResult(MakeError(ErrorCode::kIo, "catalog unavailable"));
+      OnVersionLoaded(key, r);
+    });
     if (!queued) {
       OnVersionLoaded(key,
                       MakeError(ErrorCode::kLocked, "origin loader is busy"));

@@ -55,8 +55,9 @@ Doc MakeDoc(const std::string& text) {
 
 Result<std::shared_ptr<const VersionEntry>> BuildVersionEntry(
     catalog::Db& db, const storage::Layout& layout, const std::string& video,
-    int64_t version) {
-  TRY_ASSIGN(auto published, catalog::LoadPublished(db, video, version));
+    int64_t version, int64_t now_ms, int64_t grace_ms) {
+  TRY_ASSIGN(auto published,
+             catalog::LoadPublished(db, video, version, now_ms, grace_ms));
   if (!published) return std::shared_ptr<const VersionEntry>();
   auto e = std::make_shared<VersionEntry>();
   e->v = std::move(*published);

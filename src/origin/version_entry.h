@@ -42,7 +42,7 @@ Doc MakeDoc(const std::string& text);
 // nullptr when the catalog has no such published version. Loader threads.
 Result<std::shared_ptr<const VersionEntry>> BuildVersionEntry(
     catalog::Db& db, const storage::Layout& layout, const std::string& video,
-    int64_t version);
+    int64_t version, int64_t now_ms, int64_t grace_ms);
 
 // Gzip (RFC 1952) of `data` at the best compression level.
 std::string Gzip(std::string_view data);
