@@ -62,6 +62,21 @@ inline CommandResult RunCommand(const std::string& cmd) {
   return r;
 }
 
+// A TCP socket connected to 127.0.0.1:`port`, or -1.
+inline int ConnectLoopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 inline void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary);
   f << data;

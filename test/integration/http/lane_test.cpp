@@ -22,6 +22,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/test_util.h"
 #include "vodd/glib/main_context.h"
 #include "vodd/http/server.h"
 
@@ -171,16 +172,12 @@ struct Reply {
 class Client {
  public:
   explicit Client(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd_ = vodd::test::ConnectLoopback(port);
+    connected_ = fd_ >= 0;
     timeval tv{20, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   }
   ~Client() {
     if (fd_ >= 0) close(fd_);

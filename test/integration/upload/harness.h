@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "support/test_util.h"
 #include "vodd/catalog/tokens.h"
 #include "vodd/catalog/uploads.h"
 #include "vodd/catalog/writer.h"
@@ -262,13 +263,8 @@ inline Resp Req(const std::string& method, const std::string& url,
 class Raw {
  public:
   explicit Raw(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-      std::abort();
+    fd_ = vodd::test::ConnectLoopback(port);
+    if (fd_ < 0) std::abort();
   }
   ~Raw() { Close(); }
   bool Send(const std::string& s) {
@@ -325,11 +321,6 @@ inline std::string PatchHead(const std::string& path, int64_t offset,
          std::to_string(offset) +
          "\r\nContent-Length: " + std::to_string(length) + "\r\n" + extra +
          "\r\n";
-}
-
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 inline std::string Pattern(size_t n, unsigned seed = 1) {
