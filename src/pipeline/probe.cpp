@@ -5,10 +5,15 @@
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
 
+#include <array>
+#include <filesystem>
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "pipeline/gst_util.h"
 #include "vodd/core/log.h"
+#include "vodd/pipeline/bmff.h"
 #include "vodd/pipeline/gst_ptr.h"
 #include "vodd/pipeline/media.h"
 
@@ -35,6 +40,66 @@ std::string CodecDescription(GstDiscovererStreamInfo* info) {
   if (!caps) return "unknown";
   glib::CharPtr desc(gst_pb_utils_get_codec_description(caps.get()));
   return desc ? desc.get() : "unknown";
+}
+
+// An MP4/MOV plays only with its 'moov' index. A file cut before its moov
+// (an interrupted copy of a file written moov-last) has none, and qtdemux
+// may then wait for it instead of failing: seen as a 30 s probe timeout on a
+// loaded machine. So walk the top-level boxes first and fail at once with
+// the reason. Files that do not start like ISO-BMFF pass untouched; the
+// demuxers judge them.
+Status CheckMp4Index(const std::string& path) {
+  using bmff::FourCC;
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  std::ifstream in(path, std::ios::binary);
+  if (ec || !in) return Ok();  // the probe says why in its own words
+  auto missing = [](std::string_view why) {
+    return MakeError(
+        ErrorCode::kMedia,
+        fmt::format("not playable media: no 'moov' index before {} (an MP4 "
+                    "or MOV cut short, e.g. an incomplete copy of a file "
+                    "that keeps its index at the end)",
+                    why));
+  };
+  uint64_t pos = 0;
+  for (int box = 0; box < 1'000'000; ++box) {
+    if (pos >= size) return missing("the end of the file");
+    std::array<uint8_t, 16> buf{};
+    in.seekg(std::streamoff(pos));
+    in.read(reinterpret_cast<char*>(buf.data()),
+            std::streamsize(std::min<uint64_t>(16, size - pos)));
+    const auto n = in.gcount();
+    in.clear();
+    if (n < 8) return box == 0 ? Ok() : missing("the end of the file");
+    const uint32_t type = (uint32_t(buf[4]) << 24) | (uint32_t(buf[5]) << 16) |
+                          (uint32_t(buf[6]) << 8) | uint32_t(buf[7]);
+    if (box == 0) {
+      // ftyp, or the boxes an old QuickTime file may start with.
+      bool iso = false;
+      for (auto t : {"ftyp", "moov", "mdat", "wide", "free", "skip", "pnot"})
+        iso = iso || type == FourCC(t);
+      if (!iso) return Ok();
+    }
+    if (type == FourCC("moov")) return Ok();
+    const uint32_t size32 = (uint32_t(buf[0]) << 24) |
+                            (uint32_t(buf[1]) << 16) | (uint32_t(buf[2]) << 8) |
+                            uint32_t(buf[3]);
+    if (size32 == 0) {  // the box runs to the end of the file
+      return missing(fmt::format("the '{}' box that ends the file",
+                                 bmff::FourCCString(type)));
+    }
+    auto header = bmff::ReadBoxHeader(bmff::ByteView(buf.data(), size_t(n)));
+    if (!header || !*header) {
+      return box == 0 ? Ok() : missing("a damaged box header");
+    }
+    if ((*header)->size > size - pos) {
+      return missing(fmt::format("the file ends inside its '{}' box",
+                                 bmff::FourCCString(type)));
+    }
+    pos += (*header)->size;
+  }
+  return missing("its millionth top-level box");
 }
 
 // Prerolls `playbin` (every stream into a fakesink) and returns the first
@@ -88,6 +153,7 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
         ErrorCode::kInvalidArgument,
         fmt::format("{}: {}", path, glib::ErrorMessage(err.get())));
   }
+  TRY(CheckMp4Index(path));
   TRY(PrerollCheck(uri.get(), std::max(1, timeout_s)));
   auto discoverer = Adopt(gst_discoverer_new(
       GstClockTime(std::max(1, timeout_s)) * GST_SECOND, &raw_error));

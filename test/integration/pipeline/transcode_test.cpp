@@ -528,6 +528,22 @@ TEST_CASE("probe: files that are not media fail with a reason", "[probe]") {
     REQUIRE(!p);
     CHECK(p.error().code == ErrorCode::kMedia);
     CHECK(p.error().message.find("not playable media") != std::string::npos);
+    CHECK(p.error().message.find("ends inside its 'mdat' box") !=
+          std::string::npos);
+  }
+  SECTION("an MP4 of boxes without any moov") {
+    const std::string path = dir.path() + "/nomoov.mp4";
+    // ftyp (isom) + a 64-byte free box, both complete.
+    bmff::Bytes b = {0,   0,   0,   16,  'f', 't', 'y', 'p',
+                     'i', 's', 'o', 'm', 0,   0,   2,   0};
+    b.insert(b.end(), {0, 0, 0, 64, 'f', 'r', 'e', 'e'});
+    b.resize(b.size() + 56);
+    WriteFile(path, b);
+    auto p = Probe(path);
+    REQUIRE(!p);
+    CHECK(p.error().code == ErrorCode::kMedia);
+    CHECK(p.error().message.find("no 'moov' index before the end") !=
+          std::string::npos);
   }
   SECTION("text renamed .mp4") {
     const std::string path = dir.path() + "/notes.mp4";
