@@ -191,8 +191,10 @@ struct Direct {
   char* block = nullptr;
   size_t skew = 0;
   size_t fill = 0;
-  std::string reply;  // serialized response
+  // Written before the body is read ("100 Continue"), then the response.
+  std::string reply;
   size_t reply_sent = 0;
+  bool watch_write = false;  // `watch` waits for writable, not readable
   ~Direct() {
     if (block) BlockPool::Get().Give(block);
   }
@@ -745,17 +747,8 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
       AbortDirect(*t);
       return;
     }
-    if (expect_continue) {
-      static constexpr std::string_view kContinue =
-          "HTTP/1.1 100 Continue\r\n\r\n";
-      gsize written = 0;
-      if (!g_output_stream_write_all(t->direct->out, kContinue.data(),
-                                     kContinue.size(), &written, nullptr,
-                                     nullptr)) {
-        AbortDirect(*t);
-        return;
-      }
-    }
+    // Sent by ReadDirect without blocking, before it reads the body.
+    if (expect_continue) t->direct->reply = "HTTP/1.1 100 Continue\r\n\r\n";
     ReadDirect(*t);
   }
 
@@ -779,12 +772,41 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
                           nullptr);
     g_source_attach(src, ctx);
     d.watch.reset(src);
+    d.watch_write = write;
+  }
+
+  // Writes what is left of d.reply without blocking; on kWait a writable
+  // watch is set.
+  enum class Sent { kAll, kWait, kFailed };
+  Sent SendPending(Transfer& t) {
+    Direct& d = *t.direct;
+    while (d.reply_sent < d.reply.size()) {
+      GError* err = nullptr;
+      gssize n = g_pollable_output_stream_write_nonblocking(
+          G_POLLABLE_OUTPUT_STREAM(d.out), d.reply.data() + d.reply_sent,
+          d.reply.size() - d.reply_sent, nullptr, &err);
+      if (n < 0) {
+        bool wait = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+        g_error_free(err);
+        if (!wait) return Sent::kFailed;
+        if (!d.watch || !d.watch_write) Watch(t, true);
+        return Sent::kWait;
+      }
+      d.reply_sent += static_cast<size_t>(n);
+    }
+    if (d.watch && d.watch_write) d.watch.reset();
+    return Sent::kAll;
   }
 
   // Reads what the socket has, in blocks of kFlushBytes, until it would
   // block, the body is complete, or back-pressure pauses the request.
   void ReadDirect(Transfer& t) {
     auto keep = t.shared_from_this();
+    if (t.direct) {
+      Sent sent = SendPending(t);
+      if (sent == Sent::kFailed) AbortDirect(t);
+      if (sent != Sent::kAll) return;
+    }
     while (t.direct && t.phase == Transfer::Phase::kStreaming && !t.paused &&
            t.direct->remaining > 0) {
       Direct& d = *t.direct;
@@ -920,26 +942,13 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
   }
 
   void WriteDirect(Transfer& t) {
-    Direct& d = *t.direct;
-    while (d.reply_sent < d.reply.size()) {
-      GError* err = nullptr;
-      gssize n = g_pollable_output_stream_write_nonblocking(
-          G_POLLABLE_OUTPUT_STREAM(d.out), d.reply.data() + d.reply_sent,
-          d.reply.size() - d.reply_sent, nullptr, &err);
-      if (n < 0) {
-        bool wait = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
-        g_error_free(err);
-        if (wait) {
-          if (!d.watch) Watch(t, true);
-          return;
-        }
-        CloseDirect(t);
-        return;
-      }
-      d.reply_sent += static_cast<size_t>(n);
+    Sent sent = SendPending(t);
+    if (sent == Sent::kAll) {
+      t.direct->watch.reset();
+      HandBack(t);
+    } else if (sent == Sent::kFailed) {
+      CloseDirect(t);
     }
-    d.watch.reset();
-    HandBack(t);
   }
 
   // The response is out: the connection returns to libsoup for the next
@@ -1127,6 +1136,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
         t.waiting.reset();
       } else {
         t.direct->reply = SerializeResponse(msg, t.direct->keep_alive);
+        t.direct->reply_sent = 0;
         WriteDirect(t);
       }
     }
