@@ -186,9 +186,14 @@ void AddUpload(CLI::App& cli, std::function<int()>& run) {
                   "Where resumable upload URLs are kept (default: "
                   "~/.cache/vodd/uploads.json)");
   cmd->add_flag("-q,--quiet", *quiet, "No progress bar");
-  cmd->callback([&run, file, opts, chunk_mib, quiet] {
-    run = [file, opts, chunk_mib, quiet] {
+  auto no_checksum = std::make_shared<bool>(false);
+  cmd->add_flag("--no-checksum", *no_checksum,
+                "Skip the per-PATCH sha1 (Upload-Checksum), which costs an "
+                "extra read of every chunk");
+  cmd->callback([&run, file, opts, chunk_mib, quiet, no_checksum] {
+    run = [file, opts, chunk_mib, quiet, no_checksum] {
       opts->chunk_bytes = std::max<int64_t>(1, *chunk_mib) << 20;
+      opts->checksum = !*no_checksum;
       bool tty = isatty(STDERR_FILENO) && !*quiet;
       auto r = upload::UploadFile(
           *file, *opts, [tty, quiet](const upload::ClientProgress& p) {
