@@ -25,6 +25,16 @@ const req = (method, url, headers) => {
 // Every wait needs an explicit bound; Infinity would hang CI.
 const DEFAULT_TIMEOUT = 30000;
 
+// The calls both drivers' pages spell the same way.
+const sameInBoth = (page) => ({
+  evaluate: (fn, arg) => page.evaluate(fn, arg),
+  mouseMove: (x, y) => page.mouse.move(x, y),
+  screenshot: (path) => page.screenshot({ path, fullPage: true }),
+  onPageError: (fn) => page.on('pageerror', (e) => fn(e.message)),
+  onRequest: (fn) => page.on('request', (r) => fn(req(r.method(), r.url(), r.headers()))),
+  onResponse: (fn) => page.on('response', (r) => fn({ status: r.status(), method: r.request().method(), url: r.url() })),
+});
+
 async function chromium() {
   const { chromium: pw } = require('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'vodd-admin-e2e-'));
@@ -46,14 +56,9 @@ async function chromium() {
     waitFor: (sel, o = {}) => page.waitForSelector(sel, {
       state: o.hidden ? 'attached' : 'visible', timeout: o.timeout || DEFAULT_TIMEOUT }),
     waitForFunction: (fn, arg, o = {}) => page.waitForFunction(fn, arg, { timeout: o.timeout || DEFAULT_TIMEOUT }),
-    evaluate: (fn, arg) => page.evaluate(fn, arg),
+    ...sameInBoth(page),
     setFiles: (sel, path) => page.setInputFiles(sel, path),
     box: (sel) => page.locator(sel).boundingBox(),
-    mouseMove: (x, y) => page.mouse.move(x, y),
-    screenshot: (path) => page.screenshot({ path, fullPage: true }),
-    onPageError: (fn) => page.on('pageerror', (e) => fn(e.message)),
-    onRequest: (fn) => page.on('request', (r) => fn(req(r.method(), r.url(), r.headers()))),
-    onResponse: (fn) => page.on('response', (r) => fn({ status: r.status(), method: r.request().method(), url: r.url() })),
     // Holds (never sends) requests `match` picks until abortAll(); others pass.
     async hold(match) {
       const held = [];
@@ -113,7 +118,7 @@ async function firefox() {
     },
     waitFor: (sel, o = {}) => page.waitForSelector(sel, { visible: !o.hidden, timeout: o.timeout || DEFAULT_TIMEOUT }),
     waitForFunction: (fn, arg, o = {}) => page.waitForFunction(fn, { timeout: o.timeout || DEFAULT_TIMEOUT }, arg),
-    evaluate: (fn, arg) => page.evaluate(fn, arg),
+    ...sameInBoth(page),
     async setFiles(sel, path) {
       const el = await page.waitForSelector(sel);
       await el.uploadFile(path);
@@ -122,11 +127,6 @@ async function firefox() {
       const el = await page.waitForSelector(sel);
       return el.boundingBox();
     },
-    mouseMove: (x, y) => page.mouse.move(x, y),
-    screenshot: (path) => page.screenshot({ path, fullPage: true }),
-    onPageError: (fn) => page.on('pageerror', (e) => fn(e.message)),
-    onRequest: (fn) => page.on('request', (r) => fn(req(r.method(), r.url(), r.headers()))),
-    onResponse: (fn) => page.on('response', (r) => fn({ status: r.status(), method: r.request().method(), url: r.url() })),
     async hold(match) {
       const held = [];
       holder = (r) => {

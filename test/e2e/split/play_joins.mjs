@@ -7,29 +7,12 @@
 //
 // Prints one JSON line per case; exits 0 only when every case reached the
 // end (duration − 0.5 s) with no player error and no stall.
-import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const nodeModules = join(here, '..', '..', 'node_modules');
-const require = createRequire(join(here, '..', '..', 'package.json'));
-const { chromium } = require('playwright-core');
+import { openPlayerPage } from '../support/player_page.mjs';
 
 const [base, durationArg] = process.argv.slice(2);
 const duration = Number(durationArg);
 
-const libs = {
-  '/hls.js': join(nodeModules, 'hls.js/dist/hls.min.js'),
-  '/dash.js': join(nodeModules, 'dashjs/dist/legacy/umd/dash.all.min.js'),
-};
-const page = `<!doctype html><meta charset="utf-8"><title>vodd joins</title>
-<video id="v" muted playsinline width="320"></video>
-<script src="/hls.js"></script><script src="/dash.js"></script>
-<script>
+const script = `
 window.runCase = async ({player, url, end}) => {
   const video = document.getElementById('v');
   const errors = [], stalls = [];
@@ -39,22 +22,7 @@ window.runCase = async ({player, url, end}) => {
   video.addEventListener('waiting', () => { if (playing) stalls.push(video.currentTime); });
   let destroy = () => {};
   try {
-    if (player === 'hls') {
-      const hls = new Hls();
-      destroy = () => hls.destroy();
-      hls.on(Hls.Events.ERROR, (e, d) => errors.push('hls.js: ' + d.type + ' ' + d.details + (d.fatal ? ' (fatal)' : '')));
-      const parsed = new Promise((res) => hls.on(Hls.Events.MANIFEST_PARSED, res));
-      hls.loadSource(url);
-      hls.attachMedia(video);
-      await parsed;
-    } else {
-      const p = dashjs.MediaPlayer().create();
-      destroy = () => p.reset();
-      p.on(dashjs.MediaPlayer.events.ERROR, (e) => errors.push('dash.js: ' + JSON.stringify(e.error || e)));
-      const ready = new Promise((res) => p.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, res));
-      p.initialize(video, url, false);
-      await ready;
-    }
+    destroy = (await attachPlayer(player, url, video, errors)).destroy;
     video.playbackRate = 2;
     await video.play();
     const deadline = Date.now() + 90000;
@@ -70,49 +38,16 @@ window.runCase = async ({player, url, end}) => {
   try { await destroy(); } catch (e) {}
   return result;
 };
-</script>`;
-
-const server = createServer((req, res) => {
-  const path = req.url.split('?')[0];
-  if (path === '/') {
-    res.writeHead(200, {'content-type': 'text/html'});
-    return res.end(page);
-  }
-  if (libs[path]) {
-    res.writeHead(200, {'content-type': 'text/javascript'});
-    return res.end(readFileSync(libs[path]));
-  }
-  res.writeHead(404);
-  res.end();
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const pageUrl = `http://127.0.0.1:${server.address().port}/`;
-
-const profile = mkdtempSync(join(tmpdir(), 'vodd-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+`;
+const page = await openPlayerPage('vodd joins', script);
 
 let failed = 0;
 for (const [player, manifest] of [['hls', 'master.m3u8'], ['dash', 'manifest.mpd']]) {
-  const tab = await context.newPage();
-  const pageErrors = [];
-  tab.on('pageerror', (e) => pageErrors.push(String(e)));
-  await tab.goto(pageUrl);
-  const r = await tab.evaluate((args) => window.runCase(args),
-      {player, url: `${base}/${manifest}`, end: duration - 0.5});
-  r.errors.push(...pageErrors);
+  const r = await page.runCase({player, url: `${base}/${manifest}`, end: duration - 0.5});
   const ok = r.errors.length === 0 && r.stalls.length === 0 &&
       (r.ended || r.currentTime >= duration - 0.5);
   if (!ok) failed++;
   console.log(JSON.stringify({player, manifest, ok, ...r}));
-  await tab.close();
 }
-await context.close();
-rmSync(profile, {recursive: true, force: true});
-server.close();
+await page.close();
 process.exit(failed ? 1 : 0);
