@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "fixture.h"
 #include "support/test_util.h"
 #include "vodd/catalog/jobs.h"
 #include "vodd/catalog/videos.h"
@@ -28,18 +29,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The fake worker: records its job line, "start <id>" and "end <id>" in
-// $D/log (one short O_APPEND write each, so lines never interleave), and a
-// marker folder while it runs: mkdir fails if the same job is already running
-// somewhere, which is recorded in $D/dup. `wait_body` runs between start and
-// end; then it publishes a one-rendition output.
-std::string WorkerScript(const fs::path& d, const std::string& wait_body) {
-  std::string D = d.string();
-  return "D='" + D + R"sh('
-read -r line
-out=$(printf '%s' "$line" | sed 's/.*"out_dir":"\([^"]*\)".*/\1/')
-id=$(printf '%s' "$line" | sed 's/.*"job_id":\([0-9]*\).*/\1/')
-progress() { printf '{"type":"progress","fraction":%s,"fps":30,"speed":2,"eta_ms":1000}\n' "$1"; }
+// The fake worker after kReadJob: records its job line, "start <id>" and
+// "end <id>" in $D/log (one short O_APPEND write each, so lines never
+// interleave), and a marker folder while it runs: mkdir fails if the same job
+// is already running somewhere, which is recorded in $D/dup. `wait_body` runs
+// between start and end; then it publishes a one-rendition output.
+std::string WorkerBody(const fs::path& d, const std::string& wait_body) {
+  return "D='" + d.string() + R"sh('
 printf '%s\n' "$line" > "$D/job-$id.json"
 mkdir "$D/running/$id" 2>/dev/null || echo "$id" >> "$D/dup"
 echo "start $id" >> "$D/log"
@@ -47,13 +43,7 @@ echo "start $id" >> "$D/log"
          R"sh(
 rmdir "$D/running/$id"
 echo "end $id" >> "$D/log"
-mkdir -p "$out/a0"
-printf 'x' > "$out/a0/init.mp4"
-printf 'yy' > "$out/a0/1.m4s"
-progress 1
-printf '{"type":"result","published":{"duration_ms":2000,"renditions":[{"name":"a0","kind":"audio","codecs":"mp4a.40.2","sample_rate":48000,"channels":2,"timescale":48000,"bandwidth_peak":8,"bandwidth_avg":8,"init_size":1,"init_hash":"aa","segments":[{"number":1,"start_time":0,"duration":96000,"size":2,"hash":"bb"}]}]}}\n'
-exit 0
-)sh";
+)sh" + pipeline::testing::kPublishOne;
 }
 
 // Runs until $D/go exists (or $D/go-<id>), reporting progress so the stall
@@ -62,84 +52,25 @@ constexpr const char* kGated =
     R"sh(while [ ! -e "$D/go" ] && [ ! -e "$D/go-$id" ]; do progress 0.5; sleep 0.05; done)sh";
 constexpr const char* kQuick = "progress 0.5\nsleep 0.05";
 
-struct ScalingFixture {
-  ScalingFixture() {
-    layout.emplace(*storage::Layout::Create(dir / "data"));
-    writer =
-        std::move(*catalog::Writer::Create(layout->CatalogPath(), nullptr));
-    fs::create_directories(fs::path(dir / "w") / "running");
-    opts.workers = 1;
-    opts.owner = "test-node";
-    opts.lease_ms = 3'000;
-    opts.heartbeat_ms = 200;
-    opts.stall_timeout_ms = 1'500;
-    opts.poll_ms = 50;
-    opts.kill_grace_ms = 1'000;
-    opts.housekeeping_ms = 200;
-    opts.retry = {100, 400};
-  }
-  ~ScalingFixture() {
-    if (supervisor) supervisor->Stop();
-    writer->Stop();
-  }
+struct ScalingFixture : pipeline::testing::SupervisorFixture {
+  ScalingFixture() { fs::create_directories(W() / "running"); }
   fs::path W() const { return fs::path(dir / "w"); }
   void Script(const std::string& wait_body) {
-    test::WriteFile(dir / "worker.sh", WorkerScript(W(), wait_body));
-    opts.worker_argv = {"/bin/sh", dir / "worker.sh"};
-  }
-  void Start() {
-    auto s = pipeline::Supervisor::Create(opts, *layout, *writer, &metrics,
-                                          SystemClock::Get());
-    REQUIRE(s);
-    supervisor = std::move(*s);
-    REQUIRE(supervisor->Start());
+    SupervisorFixture::Script(WorkerBody(W(), wait_body));
   }
   std::vector<int64_t> AddVideos(int n) {
     std::vector<int64_t> jobs;
-    for (int i = 0; i < n; ++i) {
-      catalog::NewVideo v;
-      v.id = RandomHex(16);
-      v.source_path = "sources/" + v.id;
-      test::WriteFile(layout->SourcePath(v.id), "not really media");
-      auto job = writer->Call<int64_t>([&](catalog::Db& db) {
-        return catalog::CreateVideoWithJob(db, v,
-                                           SystemClock::Get().NowUnixMs(), 3);
-      });
-      REQUIRE(job);
-      jobs.push_back(*job);
-    }
+    for (int i = 0; i < n; ++i) jobs.push_back(AddVideo().second);
     return jobs;
-  }
-  catalog::Job Job(int64_t id) {
-    auto j = writer->Call<std::optional<catalog::Job>>(
-        [id](catalog::Db& db) { return catalog::GetJob(db, id); });
-    REQUIRE(j);
-    REQUIRE(*j);
-    return **j;
   }
   bool AllIn(const std::vector<int64_t>& jobs, const std::string& state) {
     for (int64_t id : jobs) {
-      if (Job(id).state != state) return false;
+      if (!JobIn(id, state)) return false;
     }
     return true;
   }
-  bool WaitFor(const std::function<bool()>& pred, int seconds = 20) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
   // Workers running right now (their marker folders).
-  size_t Running() {
-    size_t n = 0;
-    for (auto& e : fs::directory_iterator(W() / "running")) {
-      (void)e;
-      n++;
-    }
-    return n;
-  }
+  size_t Running() { return Entries(W() / "running"); }
   void Mark(const std::string& line) {
     std::ofstream(W() / "log", std::ios::app) << line << "\n";
   }
@@ -159,13 +90,6 @@ struct ScalingFixture {
     return text.find("\n" + series + " " + std::to_string(value) + "\n") !=
            std::string::npos;
   }
-
-  test::TempDir dir;
-  std::optional<storage::Layout> layout;
-  std::unique_ptr<catalog::Writer> writer;
-  MetricsRegistry metrics;
-  pipeline::SupervisorOptions opts;
-  std::unique_ptr<pipeline::Supervisor> supervisor;
 };
 
 }  // namespace

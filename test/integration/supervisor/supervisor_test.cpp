@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "fixture.h"
 #include "support/test_util.h"
 #include "vodd/catalog/deletion.h"
 #include "vodd/catalog/jobs.h"
@@ -25,105 +26,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reads the job line, pulls out_dir out of it.
-constexpr const char* kPrologue = R"sh(read -r line
-out=$(printf '%s' "$line" | sed 's/.*"out_dir":"\([^"]*\)".*/\1/')
-progress() { printf '{"type":"progress","fraction":%s,"fps":30,"speed":2,"eta_ms":1000}\n' "$1"; }
-)sh";
+constexpr const char* kSucceed = pipeline::testing::kPublishOne;
 
-// Writes a one-rendition output and its index.
-constexpr const char* kSucceed = R"sh(mkdir -p "$out/a0"
-printf 'x' > "$out/a0/init.mp4"
-printf 'yy' > "$out/a0/1.m4s"
-progress 1
-printf '{"type":"result","published":{"duration_ms":2000,"renditions":[{"name":"a0","kind":"audio","codecs":"mp4a.40.2","sample_rate":48000,"channels":2,"timescale":48000,"bandwidth_peak":8,"bandwidth_avg":8,"init_size":1,"init_hash":"aa","segments":[{"number":1,"start_time":0,"duration":96000,"size":2,"hash":"bb"}]}]}}\n'
-exit 0
-)sh";
-
-struct Fixture {
-  Fixture() {
-    layout.emplace(*storage::Layout::Create(dir / "data"));
-    writer =
-        std::move(*catalog::Writer::Create(layout->CatalogPath(), nullptr));
-    opts.workers = 1;
-    opts.owner = "test-node";
-    opts.lease_ms = 3'000;
-    opts.heartbeat_ms = 200;
-    opts.stall_timeout_ms = 1'500;
-    opts.poll_ms = 50;
-    opts.kill_grace_ms = 1'000;
-    opts.housekeeping_ms = 200;
-    opts.retry = {100, 400};
-  }
-  ~Fixture() {
-    if (supervisor) supervisor->Stop();
-    writer->Stop();
-  }
-  void Script(const std::string& body) {
-    test::WriteFile(dir / "worker.sh", std::string(kPrologue) + body);
-    opts.worker_argv = {"/bin/sh", dir / "worker.sh"};
-  }
-  void Start() {
-    auto s = pipeline::Supervisor::Create(opts, *layout, *writer, &metrics,
-                                          SystemClock::Get());
-    REQUIRE(s);
-    supervisor = std::move(*s);
-    REQUIRE(supervisor->Start());
-  }
-  // A video with a source file and its queued job.
-  std::pair<std::string, int64_t> AddVideo(int max_attempts = 3) {
-    catalog::NewVideo v;
-    v.id = RandomHex(16);
-    v.source_path = "sources/" + v.id;
-    test::WriteFile(layout->SourcePath(v.id), "not really media");
-    auto job = writer->Call<int64_t>([&](catalog::Db& db) {
-      return catalog::CreateVideoWithJob(db, v, SystemClock::Get().NowUnixMs(),
-                                         max_attempts);
-    });
-    REQUIRE(job);
-    return {v.id, *job};
-  }
-  catalog::Job Job(int64_t id) {
-    auto j = writer->Call<std::optional<catalog::Job>>(
-        [id](catalog::Db& db) { return catalog::GetJob(db, id); });
-    REQUIRE(j);
-    REQUIRE(*j);
-    return **j;
-  }
-  catalog::Video Video(const std::string& id) {
-    auto v = writer->Call<std::optional<catalog::Video>>(
-        [id](catalog::Db& db) { return catalog::GetVideo(db, id); });
-    REQUIRE(v);
-    REQUIRE(*v);
-    return **v;
-  }
-  // Polls until `pred` holds (20 s at most, generous for a loaded CI).
-  bool WaitFor(const std::function<bool()>& pred) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-  bool JobIn(int64_t id, const std::string& state) {
-    return Job(id).state == state;
-  }
-  size_t StagingEntries() {
-    size_t n = 0;
-    for (auto& e : fs::directory_iterator(layout->StagingDir())) {
-      (void)e;
-      n++;
-    }
-    return n;
-  }
-
-  test::TempDir dir;
-  std::optional<storage::Layout> layout;
-  std::unique_ptr<catalog::Writer> writer;
-  MetricsRegistry metrics;
-  pipeline::SupervisorOptions opts;
-  std::unique_ptr<pipeline::Supervisor> supervisor;
+struct Fixture : pipeline::testing::SupervisorFixture {
+  size_t StagingEntries() { return Entries(layout->StagingDir()); }
 };
 
 }  // namespace
