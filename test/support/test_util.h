@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -60,6 +61,19 @@ inline CommandResult RunCommand(const std::string& cmd) {
   const int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// Polls `pred` every `interval` until it holds (true) or `timeout` passes
+// (false).
+inline bool WaitFor(
+    const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+    std::chrono::milliseconds interval = std::chrono::milliseconds(100)) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(interval);
+  }
+  return false;
 }
 
 // A TCP socket connected to 127.0.0.1:`port`, or -1.

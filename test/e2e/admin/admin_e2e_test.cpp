@@ -10,67 +10,46 @@
 #include <iostream>
 #include <regex>
 
+#include "support/e2e_env.h"
 #include "support/test_util.h"
 
 using namespace vodd::test;
 
 namespace {
 
-std::string Run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int rc = pclose(p);
-  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
-
 // Runs admin.mjs in `browser` against a fresh daemon and checks every step.
 void RunAdminPage(const std::string& browser, const std::string& artifacts) {
-  TempDir dir;
-  int port = FreePort();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  WriteFile(dir / "vodd.conf",
-            "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
-                "\n[storage]\ndata_dir = " + dir.path() +
-                "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
-                "ladder = 360:700,240:300\nsprite_interval_s = 1\n");
-  int status = 0;
-  std::string out =
-      Run("ffmpeg -nostdin -loglevel error -y -f lavfi -i "
-          "testsrc2=size=640x360:rate=25 -f lavfi -i "
-          "sine=frequency=440:sample_rate=48000 -t 6 -c:v libx264 -preset "
-          "ultrafast -pix_fmt yuv420p -c:a aac -shortest " +
-              dir / "clip.mp4",
-          &status);
-  REQUIRE(status == 0);
+  E2eVodd vodd;
+  vodd.Configure(
+      "[pipeline]\nworkers = 1\nladder = 360:700,240:300\n"
+      "sprite_interval_s = 1\n");
+  std::string clip = vodd.FfmpegClip("clip.mp4", 6, 25, "-preset ultrafast");
+  REQUIRE(!clip.empty());
   // Three tus chunks at the page's 16 MiB chunk size.
-  out = Run("head -c 41943040 /dev/urandom > " + dir / "resume-test.bin",
-            &status);
-  REQUIRE(status == 0);
+  std::string big = vodd.dir / "resume-test.bin";
+  REQUIRE(
+      RunCommand("head -c 41943040 /dev/urandom > " + big + " 2>&1").status ==
+      0);
 
-  std::string log = dir / "vodd.log";
-  Daemon daemon({"serve", "--config", dir / "vodd.conf"}, log);
-  REQUIRE(daemon.WaitHealthy(base + "/healthz"));
+  REQUIRE(vodd.Start());
   // First start prints the one-time setup link.
   std::smatch m;
-  std::string text = ReadFile(log);
+  std::string text = ReadFile(vodd.log);
   REQUIRE(std::regex_search(text, m,
                             std::regex("(http://\\S+/admin/#setup=\\S+)")));
   std::string link = m[1];
   INFO(text);
 
-  out = Run("node " + std::string(VODD_SOURCE_DIR) +
-                "/test/e2e/admin/admin.mjs " + browser + " " + base + " '" +
-                link + "' " + dir / "clip.mp4" + " " + dir / "resume-test.bin" +
-                " " + dir / "data" + " " + std::string(VODD_SOURCE_DIR) +
-                "/test/artifacts/" + artifacts,
-            &status);
+  CommandResult r = RunCommand(
+      "node " + std::string(VODD_SOURCE_DIR) + "/test/e2e/admin/admin.mjs " +
+      browser + " " + vodd.base + " '" + link + "' " + clip + " " + big + " " +
+      vodd.dir / "data" + " " + std::string(VODD_SOURCE_DIR) +
+      "/test/artifacts/" + artifacts + " 2>&1");
+  const std::string& out = r.out;
   std::cout << out << std::flush;  // the step log, for ctest -V
   INFO(out);
-  INFO(ReadFile(log));
-  CHECK(status == 0);
+  INFO(ReadFile(vodd.log));
+  CHECK(r.status == 0);
   CHECK(out.find("ok   upload a clip through the page and watch it reach "
                  "ready") != std::string::npos);
   CHECK(out.find("ok   the library lists it and the preview plays") !=

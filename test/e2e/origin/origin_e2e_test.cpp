@@ -14,6 +14,7 @@
 
 #include <regex>
 
+#include "support/e2e_env.h"
 #include "support/test_util.h"
 
 using namespace vodd::test;
@@ -24,103 +25,31 @@ constexpr int kSeconds = 10;
 constexpr int kFps = 25;
 constexpr int kFrames = kSeconds * kFps;
 
-std::string Run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int rc = pclose(p);
-  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
-
 // One daemon and one transcoded video for every case in this file.
-struct Env {
-  TempDir dir;
-  int port = FreePort();
-  std::string base, video, log;
-  std::unique_ptr<Daemon> daemon;
-  bool ok = false;
-
-  Env() {
-    base = "http://127.0.0.1:" + std::to_string(port);
-    log = dir / "vodd.log";
-    // Short manifest TTLs so the proxy test sees a revalidation quickly.
-    WriteFile(dir / "vodd.conf",
-              "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
-                  "\n[storage]\ndata_dir = " + dir.path() +
-                  "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
-                  "ladder = 360:700,240:300\n[origin]\nmanifest_max_age_s = 1\n"
-                  "manifest_s_maxage_s = 1\nsigning_key = " +
-                  std::string(64, 'e') + "\n");
-    int status = 0;
-    std::string out =
-        Run("ffmpeg -nostdin -loglevel error -y -f lavfi -i "
-            "testsrc2=size=640x360:rate=" +
-                std::to_string(kFps) +
-                " -f lavfi -i sine=frequency=440:sample_rate=48000 -t " +
-                std::to_string(kSeconds) +
-                " -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac "
-                "-shortest " +
-                dir / "clip.mp4",
-            &status);
-    if (status != 0) {
-      FAIL_CHECK("ffmpeg: " << out);
-      return;
-    }
-    daemon = std::make_unique<Daemon>(
-        std::vector<std::string>{"serve", "--config", dir / "vodd.conf"}, log);
-    if (!daemon->WaitHealthy(base + "/healthz")) {
-      FAIL_CHECK("daemon did not start: " << ReadFile(log));
-      return;
-    }
-    out = Run(std::string(VODD_BINARY) + " ingest -c " + dir / "vodd.conf" +
-                  " " + dir / "clip.mp4",
-              &status);
-    std::smatch m;
-    if (status != 0 ||
-        !std::regex_search(out, m, std::regex("video ([0-9a-f]{32})"))) {
-      FAIL_CHECK("ingest: " << out);
-      return;
-    }
-    video = m[1];
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(240);
-    while (std::chrono::steady_clock::now() < end) {
-      if (Http("GET", Url("master.m3u8")).status == 200) {
-        ok = true;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    FAIL_CHECK("video never published: " << ReadFile(log));
-  }
-  std::string Url(const std::string& rest) const {
-    return base + "/v/" + video + "/" + rest;
-  }
-};
-
-Env& Shared() {
-  static Env env;
+PublishedClip& Shared() {
+  // Short manifest TTLs so the proxy test sees a revalidation quickly.
+  static PublishedClip env(
+      "[pipeline]\nworkers = 1\nladder = 360:700,240:300\n[origin]\n"
+      "manifest_max_age_s = 1\nmanifest_s_maxage_s = 1\nsigning_key = " +
+          std::string(64, 'e') + "\n",
+      kSeconds, kFps, "-preset ultrafast", std::chrono::seconds(240));
   return env;
 }
 
 int CountFrames(const std::string& url, const std::string& stream) {
-  int status = 0;
-  std::string out =
-      Run("ffprobe -v error -select_streams " + stream +
-              " -count_frames -show_entries stream=nb_read_frames "
-              "-of csv=p=0 '" +
-              url + "'",
-          &status);
-  INFO(out);
-  if (status != 0) return -1;
-  return std::atoi(out.c_str());
+  CommandResult r = RunCommand(
+      "ffprobe -v error -select_streams " + stream +
+      " -count_frames -show_entries stream=nb_read_frames -of csv=p=0 '" + url +
+      "' 2>&1");
+  INFO(r.out);
+  if (r.status != 0) return -1;
+  return std::atoi(r.out.c_str());
 }
 
 TEST_CASE("ffprobe and ffmpeg -xerror read both manifests to the end",
           "[e2e][origin]") {
-  Env& env = Shared();
-  REQUIRE(env.ok);
+  PublishedClip& env = Shared();
+  REQUIRE(env.ok());
   for (const std::string& manifest :
        {std::string("master.m3u8"), std::string("manifest.mpd"),
         std::string("1/master.m3u8"), std::string("1/manifest.mpd")}) {
@@ -130,26 +59,23 @@ TEST_CASE("ffprobe and ffmpeg -xerror read both manifests to the end",
     CHECK(CountFrames(url, "v:1") == kFrames);
     // AAC at 48 kHz: 1024 samples a frame, the last partial frame dropped.
     CHECK(CountFrames(url, "a:0") == kSeconds * 48000 / 1024);
-    int status = 0;
-    std::string out = Run("ffmpeg -nostdin -v error -xerror -i '" + url +
-                              "' -map 0:v:0 -map 0:a:0 -f null -",
-                          &status);
-    CHECK(status == 0);
-    CHECK(out.empty());
+    CommandResult r = RunCommand("ffmpeg -nostdin -v error -xerror -i '" + url +
+                                 "' -map 0:v:0 -map 0:a:0 -f null - 2>&1");
+    CHECK(r.status == 0);
+    CHECK(r.out.empty());
   }
 }
 
 TEST_CASE("hls.js, dash.js and Shaka play both manifests and every rendition",
           "[e2e][origin][browser]") {
-  Env& env = Shared();
-  REQUIRE(env.ok);
-  int status = 0;
-  std::string out = Run("node " + std::string(VODD_SOURCE_DIR) +
-                            "/test/e2e/origin/players.mjs " + env.base + "/v/" +
-                            env.video + " 360,240",
-                        &status);
+  PublishedClip& env = Shared();
+  REQUIRE(env.ok());
+  CommandResult r = RunCommand("node " + std::string(VODD_SOURCE_DIR) +
+                               "/test/e2e/origin/players.mjs " + env.vodd.base +
+                               "/v/" + env.video + " 360,240 2>&1");
+  const std::string& out = r.out;
   INFO(out);
-  CHECK(status == 0);
+  CHECK(r.status == 0);
   // 12 cases: hls.js×HLS, dash.js×DASH, Shaka×both; each auto + 2 forced.
   CHECK(std::count(out.begin(), out.end(), '\n') == 12);
   CHECK(out.find("\"ok\":false") == std::string::npos);
@@ -212,9 +138,9 @@ double Metric(const std::string& base, const std::string& series) {
 
 TEST_CASE("behind nginx proxy_cache: hits, 304 revalidation, ranges",
           "[e2e][origin][nginx]") {
-  Env& env = Shared();
-  REQUIRE(env.ok);
-  Nginx nginx(env.port);
+  PublishedClip& env = Shared();
+  REQUIRE(env.ok());
+  Nginx nginx(env.vodd.port);
   std::string path = "/v/" + env.video + "/1/";
   bool up = false;
   for (int i = 0; i < 100 && !up; ++i) {
@@ -256,38 +182,37 @@ TEST_CASE("behind nginx proxy_cache: hits, 304 revalidation, ranges",
   auto m1 = Http("GET", nginx.Url(path + "v360/index.m3u8"));
   CHECK(m1.status == 200);
   double not_modified =
-      Metric(env.base, "vodd_origin_responses_total{code=\"304\"}");
+      Metric(env.vodd.base, "vodd_origin_responses_total{code=\"304\"}");
   std::this_thread::sleep_for(std::chrono::milliseconds(2200));
   auto m2 = Http("GET", nginx.Url(path + "v360/index.m3u8"));
   CHECK(m2.status == 200);
   CHECK(m2.headers["x-cache-status"] == "REVALIDATED");
   CHECK(m2.body == m1.body);
-  CHECK(Metric(env.base, "vodd_origin_responses_total{code=\"304\"}") ==
+  CHECK(Metric(env.vodd.base, "vodd_origin_responses_total{code=\"304\"}") ==
         not_modified + 1);
 }
 
 // Runs after the cases above: it flips the shared video to signed playback.
 TEST_CASE("vodd sign-url prints a URL the origin accepts for a signed video",
           "[e2e][origin][token]") {
-  Env& env = Shared();
-  REQUIRE(env.ok);
-  int status = 0;
-  std::string url = Run(std::string(VODD_BINARY) + " sign-url " + env.video +
-                            " --ttl 600 -c " + env.dir / "vodd.conf",
-                        &status);
-  REQUIRE(status == 0);
+  PublishedClip& env = Shared();
+  REQUIRE(env.ok());
+  CommandResult sign =
+      RunCommand(std::string(VODD_BINARY) + " sign-url " + env.video +
+                 " --ttl 600 -c " + env.vodd.conf + " 2>&1");
+  REQUIRE(sign.status == 0);
+  std::string url = sign.out;
   while (!url.empty() && url.back() == '\n') url.pop_back();
   CHECK(std::regex_match(
       url,
-      std::regex(env.base + "/v/" + env.video +
+      std::regex(env.vodd.base + "/v/" + env.video +
                  "/master\\.m3u8\\?__token__=st=[0-9]+~exp=[0-9]+~acl=/v/" +
                  env.video + "/\\*~hmac=[0-9a-f]{64}")));
   std::string sql = "sqlite3 -cmd '.timeout 5000' " +
-                    env.dir / "data/db/catalog.db" +
+                    env.vodd.dir / "data/db/catalog.db" +
                     " \"UPDATE videos SET playback_policy='signed' WHERE id='" +
                     env.video + "'\"";
-  std::string out = Run(sql, &status);
-  REQUIRE(status == 0);
+  REQUIRE(RunCommand(sql + " 2>&1").status == 0);
   // The origin re-reads a cached version within a few seconds.
   long code = 0;
   for (int i = 0; i < 100 && code != 403; ++i) {
