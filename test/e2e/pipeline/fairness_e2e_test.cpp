@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_env.h"
 #include "support/test_util.h"
 #include "vodd/catalog/db.h"
 #include "vodd/catalog/jobs.h"
@@ -26,57 +27,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string Sh(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  *status = pclose(p);
-  return out;
-}
-
-// H.264 (+ AAC with `audio`) in MP4, `seconds` long at 30 fps, a keyframe
-// every second.
-void MakeClip(const std::string& path, int seconds, bool audio = true) {
-  int status = 0;
-  std::string out = Sh(
-      "gst-launch-1.0 -q videotestsrc num-buffers=" +
-          std::to_string(seconds * 30) +
-          " ! video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
-          "speed-preset=ultrafast key-int-max=30 ! h264parse ! mp4mux name=m "
-          "! filesink location=" +
-          path +
-          (audio ? " audiotestsrc num-buffers=" + std::to_string(seconds * 47) +
-                       " samplesperbuffer=1024 ! audio/x-raw,rate=48000 ! "
-                       "audioconvert ! avenc_aac ! aacparse ! m."
-                 : ""),
-      &status);
-  INFO(out);
-  REQUIRE(status == 0);
-}
-
-struct FairEnv {
-  FairEnv() : port(FreePort()) {
-    WriteFile(dir / "vodd.conf",
-              "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
-                  "\n[storage]\ndata_dir = " + dir.path() +
-                  "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
-                  "ladder = 360:700,240:300\nsegment_seconds = 2\n"
-                  "x264_preset = ultrafast\nlease_seconds = 30\n"
-                  "max_attempts = 3\nsplit_threshold_s = 20\n"
-                  "chunk_seconds = 12\n");
-    base = "http://127.0.0.1:" + std::to_string(port);
+struct FairEnv : E2eVodd {
+  FairEnv() {
+    Configure(
+        "[pipeline]\nworkers = 1\nladder = 360:700,240:300\n"
+        "segment_seconds = 2\nx264_preset = ultrafast\nlease_seconds = 30\n"
+        "max_attempts = 3\nsplit_threshold_s = 20\nchunk_seconds = 12\n");
   }
-  std::string Ingest(const std::string& file) {
-    int status = 0;
-    std::string out = Sh(std::string(VODD_BINARY) + " ingest -c " +
-                             (dir / "vodd.conf") + " " + file,
-                         &status);
-    INFO(out);
-    REQUIRE(status == 0);
-    auto pos = out.find("video ");
-    REQUIRE(pos != std::string::npos);
-    return out.substr(pos + 6, 32);
+  // H.264 (+ AAC with `audio`) in MP4, 320x240, `seconds` long at 30 fps, a
+  // keyframe every second.
+  std::string Clip(const std::string& name, int seconds, bool audio = true) {
+    std::string path = GstClip(name, seconds, 320, 240, audio);
+    REQUIRE(!path.empty());
+    return path;
+  }
+  // The id of the video `vodd ingest` made of `file`.
+  std::string IngestClip(const std::string& file) {
+    auto id = Ingest(file);
+    REQUIRE(id);
+    return *id;
   }
   catalog::Video Video(const std::string& id) {
     auto db = catalog::OpenReader(dir / "data/db/catalog.db");
@@ -93,18 +62,6 @@ struct FairEnv {
     REQUIRE(jobs);
     return *jobs;
   }
-  bool WaitFor(const std::function<bool()>& pred, int seconds) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-
-  TempDir dir;
-  int port;
-  std::string base;
 };
 
 }  // namespace
@@ -115,31 +72,29 @@ TEST_CASE(
   FairEnv env;
   // Video only: the group is chunks + stitch (the audio job is covered by
   // the split tests of the worker).
-  MakeClip(env.dir / "long.mp4", 60, /*audio=*/false);
+  std::string long_file = env.Clip("long.mp4", 60, /*audio=*/false);
   std::vector<std::string> clip_files;
   for (int i = 0; i < 3; ++i) {
-    clip_files.push_back(env.dir / ("short" + std::to_string(i) + ".mp4"));
-    MakeClip(clip_files.back(), 3 + i % 2);
+    clip_files.push_back(
+        env.Clip("short" + std::to_string(i) + ".mp4", 3 + i % 2));
   }
-  Daemon daemon({"serve", "--config", env.dir / "vodd.conf"},
-                env.dir / "vodd.log");
-  REQUIRE(daemon.WaitHealthy(env.base + "/healthz"));
-  std::string long_id = env.Ingest(env.dir / "long.mp4");
+  REQUIRE(env.Start());
+  std::string long_id = env.IngestClip(long_file);
   // The one worker plans the long video first: wait for its group.
   size_t members = 0;
-  REQUIRE(env.WaitFor(
+  REQUIRE(WaitFor(
       [&] {
         members = 0;
         for (const auto& j : env.Jobs()) members += j.parent_id.has_value();
         return members > 0;
       },
-      120));
+      std::chrono::seconds(120)));
   CHECK(members == 6);  // 5 chunks of 12 s and the stitch
   std::vector<std::string> clips;
-  for (const auto& f : clip_files) clips.push_back(env.Ingest(f));
+  for (const auto& f : clip_files) clips.push_back(env.IngestClip(f));
 
-  bool ready =
-      env.WaitFor([&] { return env.Video(long_id).state == "ready"; }, 300);
+  bool ready = WaitFor([&] { return env.Video(long_id).state == "ready"; },
+                       std::chrono::seconds(300));
   INFO(ReadFile(env.dir / "vodd.log"));
   REQUIRE(ready);
   auto long_video = env.Video(long_id);
@@ -190,7 +145,7 @@ TEST_CASE(
     }
   }
   CHECK(work == 0);
-  daemon.Signal(SIGTERM);
+  env.daemon().Signal(SIGTERM);
 }
 
 namespace {
@@ -228,18 +183,15 @@ std::optional<catalog::Job> LeasedChunk(FairEnv& env) {
 TEST_CASE("a split video survives a killed chunk worker and a daemon kill -9",
           "[e2e][pipeline][split]") {
   FairEnv env;
-  MakeClip(env.dir / "long.mp4", 60, /*audio=*/false);
-  auto daemon = std::make_unique<Daemon>(
-      std::vector<std::string>{"serve", "--config", env.dir / "vodd.conf"},
-      env.dir / "vodd.log");
-  REQUIRE(daemon->WaitHealthy(env.base + "/healthz"));
-  std::string id = env.Ingest(env.dir / "long.mp4");
+  std::string long_file = env.Clip("long.mp4", 60, /*audio=*/false);
+  REQUIRE(env.Start());
+  std::string id = env.IngestClip(long_file);
 
   // Freeze the worker of the first chunk that runs, note its job, kill it.
   int64_t killed = 0;
-  REQUIRE(env.WaitFor(
+  REQUIRE(WaitFor(
       [&] {
-        auto pids = WorkersOf(daemon->pid());
+        auto pids = WorkersOf(env.daemon().pid());
         if (pids.size() != 1) return false;
         kill(pids[0], SIGSTOP);
         auto j = LeasedChunk(env);
@@ -251,20 +203,20 @@ TEST_CASE("a split video survives a killed chunk worker and a daemon kill -9",
         kill(pids[0], SIGKILL);
         return true;
       },
-      120));
-  REQUIRE(env.WaitFor(
+      std::chrono::seconds(120)));
+  REQUIRE(WaitFor(
       [&] {
         for (const auto& j : env.Jobs()) {
           if (j.id == killed) return j.attempts == 1 && j.state == "queued";
         }
         return false;
       },
-      60));
+      std::chrono::seconds(60)));
 
   // Then kill -9 the daemon once two chunks are done and one runs.
   std::set<int64_t> done_before;
   int64_t running = 0;
-  REQUIRE(env.WaitFor(
+  REQUIRE(WaitFor(
       [&] {
         done_before.clear();
         auto leased = LeasedChunk(env);
@@ -273,10 +225,10 @@ TEST_CASE("a split video survives a killed chunk worker and a daemon kill -9",
         }
         if (done_before.size() < 2 || !leased) return false;
         running = leased->id;
-        daemon->Signal(SIGKILL);
+        env.daemon().Signal(SIGKILL);
         return true;
       },
-      120));
+      std::chrono::seconds(120)));
   int64_t parent = 0;
   for (const auto& j : env.Jobs()) {
     if (done_before.count(j.id)) {
@@ -294,11 +246,9 @@ TEST_CASE("a split video survives a killed chunk worker and a daemon kill -9",
   }
   CHECK(kept >= done_before.size());
 
-  daemon = std::make_unique<Daemon>(
-      std::vector<std::string>{"serve", "--config", env.dir / "vodd.conf"},
-      env.dir / "vodd.log");
-  REQUIRE(daemon->WaitHealthy(env.base + "/healthz"));
-  bool ready = env.WaitFor([&] { return env.Video(id).state == "ready"; }, 300);
+  REQUIRE(env.Start());
+  bool ready = WaitFor([&] { return env.Video(id).state == "ready"; },
+                       std::chrono::seconds(300));
   INFO(ReadFile(env.dir / "vodd.log"));
   REQUIRE(ready);
   auto v = env.Video(id);
@@ -325,5 +275,5 @@ TEST_CASE("a split video survives a killed chunk worker and a daemon kill -9",
   }
   CHECK(chunks == 5);
   CHECK_FALSE(fs::exists(env.dir / ("data/work/" + std::to_string(parent))));
-  daemon->Signal(SIGTERM);
+  env.daemon().Signal(SIGTERM);
 }

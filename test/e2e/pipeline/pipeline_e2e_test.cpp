@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_env.h"
 #include "support/test_util.h"
 #include "vodd/catalog/db.h"
 #include "vodd/catalog/jobs.h"
@@ -32,54 +33,27 @@ std::string Run(const std::string& cmd, int* status) {
   return r.out;
 }
 
-// H.264 + AAC in MP4, `seconds` long at 30 fps.
-void MakeSource(const std::string& path, int seconds, int width, int height) {
-  int status = 0;
-  std::string out = Run(
-      "gst-launch-1.0 -q videotestsrc num-buffers=" +
-          std::to_string(seconds * 30) + " ! video/x-raw,width=" +
-          std::to_string(width) + ",height=" + std::to_string(height) +
-          ",framerate=30/1 ! x264enc speed-preset=ultrafast key-int-max=30 ! "
-          "h264parse ! mp4mux name=m ! filesink location=" +
-          path + " audiotestsrc num-buffers=" + std::to_string(seconds * 47) +
-          " samplesperbuffer=1024 ! audio/x-raw,rate=48000 ! audioconvert ! "
-          "avenc_aac ! aacparse ! m.",
-      &status);
-  INFO(out);
-  REQUIRE(status == 0);
-  REQUIRE(fs::file_size(path) > 0);
-}
+constexpr auto kTranscode = std::chrono::seconds(240);
 
-struct Env {
-  Env() : port(FreePort()) {
-    WriteFile(dir / "vodd.conf",
-              "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
-                  "\n[storage]\ndata_dir = " + dir.path() +
-                  "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
-                  "ladder = 360:700,240:300\nsegment_seconds = 2\n"
-                  "x264_preset = ultrafast\nlease_seconds = 30\n"
-                  "max_attempts = 3\n");
-    base = "http://127.0.0.1:" + std::to_string(port);
+struct Env : E2eVodd {
+  Env() {
+    Configure(
+        "[pipeline]\nworkers = 1\nladder = 360:700,240:300\n"
+        "segment_seconds = 2\nx264_preset = ultrafast\nlease_seconds = 30\n"
+        "max_attempts = 3\n");
   }
-  std::unique_ptr<Daemon> Serve() {
-    auto d = std::make_unique<Daemon>(
-        std::vector<std::string>{"serve", "--config", dir / "vodd.conf"},
-        dir / "vodd.log");
-    REQUIRE(d->WaitHealthy(base + "/healthz"));
-    return d;
+  // H.264 + AAC in MP4, `seconds` long at 30 fps.
+  std::string Source(const std::string& name, int seconds, int width,
+                     int height) {
+    std::string path = GstClip(name, seconds, width, height, /*audio=*/true);
+    REQUIRE(!path.empty());
+    return path;
   }
-  // Returns the video id printed by `vodd ingest`.
-  std::string Ingest(const std::string& file) {
-    int status = 0;
-    std::string out =
-        Run(std::string(VODD_BINARY) + " ingest -c " + (dir / "vodd.conf") +
-                " " + file + " --title 'E2E clip'",
-            &status);
-    INFO(out);
-    REQUIRE(status == 0);
-    auto pos = out.find("video ");
-    REQUIRE(pos != std::string::npos);
-    return out.substr(pos + 6, 32);
+  // Returns the id of the video `vodd ingest` made, titled "E2E clip".
+  std::string IngestClip(const std::string& file) {
+    auto id = Ingest(file, "--title 'E2E clip'");
+    REQUIRE(id);
+    return *id;
   }
   std::unique_ptr<catalog::Db> Reader() {
     auto db = catalog::OpenReader(dir / "data/db/catalog.db");
@@ -103,14 +77,6 @@ struct Env {
     FAIL("no job for video " << video);
     return {};
   }
-  bool WaitFor(const std::function<bool()>& pred, int seconds = 240) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
   size_t Entries(const std::string& rel) {
     size_t n = 0;
     if (!fs::exists(dir / rel)) return 0;
@@ -120,10 +86,6 @@ struct Env {
     }
     return n;
   }
-
-  TempDir dir;
-  int port;
-  std::string base;
 };
 
 // Pids of `vodd worker` processes whose parent is `parent`.
@@ -190,11 +152,11 @@ void CheckPublished(Env& env, const std::string& id) {
 TEST_CASE("ingest → ready with renditions and a text file fails with a reason",
           "[e2e][pipeline]") {
   Env env;
-  MakeSource(env.dir / "clip.mp4", 3, 320, 240);
+  std::string clip = env.Source("clip.mp4", 3, 320, 240);
   WriteFile(env.dir / "notes.mp4", "These are meeting notes, not a video.\n");
   // Ingest works without a daemon: the job waits in the queue.
-  std::string good = env.Ingest(env.dir / "clip.mp4");
-  std::string bad = env.Ingest(env.dir / "notes.mp4");
+  std::string good = env.IngestClip(clip);
+  std::string bad = env.IngestClip(env.dir / "notes.mp4");
   CHECK(env.Video(good).state == "uploaded");
   int status = 0;
   std::string jobs =
@@ -203,9 +165,11 @@ TEST_CASE("ingest → ready with renditions and a text file fails with a reason"
   CHECK(status == 0);
   CHECK(jobs.find(good) != std::string::npos);
 
-  auto daemon = env.Serve();
-  REQUIRE(env.WaitFor([&] { return env.Video(good).state == "ready"; }));
-  REQUIRE(env.WaitFor([&] { return env.Video(bad).state == "failed"; }));
+  REQUIRE(env.Start());
+  REQUIRE(
+      WaitFor([&] { return env.Video(good).state == "ready"; }, kTranscode));
+  REQUIRE(
+      WaitFor([&] { return env.Video(bad).state == "failed"; }, kTranscode));
   CheckPublished(env, good);
   auto failed = env.Video(bad);
   REQUIRE(failed.error);
@@ -230,17 +194,19 @@ TEST_CASE("ingest → ready with renditions and a text file fails with a reason"
 TEST_CASE("kill -9 of the worker mid-transcode: retried and published",
           "[e2e][pipeline]") {
   Env env;
-  MakeSource(env.dir / "long.mp4", 20, 640, 360);
-  auto daemon = env.Serve();
-  std::string id = env.Ingest(env.dir / "long.mp4");
+  std::string source = env.Source("long.mp4", 20, 640, 360);
+  REQUIRE(env.Start());
+  std::string id = env.IngestClip(source);
   std::vector<pid_t> workers;
-  REQUIRE(env.WaitFor([&] {
-    workers = WorkersOf(daemon->pid());
-    return !workers.empty() && env.JobOf(id).progress > 0;
-  }));
+  REQUIRE(WaitFor(
+      [&] {
+        workers = WorkersOf(env.daemon().pid());
+        return !workers.empty() && env.JobOf(id).progress > 0;
+      },
+      kTranscode));
   REQUIRE(env.JobOf(id).state == "leased");
   for (pid_t w : workers) kill(w, SIGKILL);
-  REQUIRE(env.WaitFor([&] { return env.JobOf(id).state == "done"; }));
+  REQUIRE(WaitFor([&] { return env.JobOf(id).state == "done"; }, kTranscode));
   auto job = env.JobOf(id);
   CHECK(job.attempts == 2);
   CheckPublished(env, id);
@@ -253,31 +219,31 @@ TEST_CASE("kill -9 of the worker mid-transcode: retried and published",
 TEST_CASE("kill -9 of the daemon mid-transcode: completes after restart",
           "[e2e][pipeline]") {
   Env env;
-  MakeSource(env.dir / "long.mp4", 20, 640, 360);
-  std::string id = env.Ingest(env.dir / "long.mp4");
+  std::string source = env.Source("long.mp4", 20, 640, 360);
+  std::string id = env.IngestClip(source);
   std::vector<pid_t> workers;
-  {
-    auto daemon = env.Serve();
-    REQUIRE(env.WaitFor([&] {
-      workers = WorkersOf(daemon->pid());
-      return !workers.empty() && env.JobOf(id).progress > 0;
-    }));
-    daemon->Signal(SIGKILL);
-  }
+  REQUIRE(env.Start());
+  REQUIRE(WaitFor(
+      [&] {
+        workers = WorkersOf(env.daemon().pid());
+        return !workers.empty() && env.JobOf(id).progress > 0;
+      },
+      kTranscode));
+  env.daemon().Signal(SIGKILL);
   // The worker dies with its parent (PR_SET_PDEATHSIG).
-  REQUIRE(env.WaitFor(
+  REQUIRE(WaitFor(
       [&] {
         for (pid_t w : workers) {
           if (ProcessAlive(w)) return false;
         }
         return true;
       },
-      10));
+      std::chrono::seconds(10)));
   CHECK(env.JobOf(id).state == "leased");  // as the crash left it
   CHECK(env.Video(id).state == "processing");
 
-  auto daemon = env.Serve();
-  REQUIRE(env.WaitFor([&] { return env.JobOf(id).state == "done"; }));
+  REQUIRE(env.Start());
+  REQUIRE(WaitFor([&] { return env.JobOf(id).state == "done"; }, kTranscode));
   CHECK(env.JobOf(id).attempts == 2);
   CheckPublished(env, id);
 }
@@ -286,7 +252,7 @@ TEST_CASE("vodd job cancel|retry act on the queue without a daemon",
           "[e2e][pipeline]") {
   Env env;
   WriteFile(env.dir / "a.mp4", "x");
-  std::string id = env.Ingest(env.dir / "a.mp4");
+  std::string id = env.IngestClip(env.dir / "a.mp4");
   std::string job = std::to_string(env.JobOf(id).id);
   std::string cli = std::string(VODD_BINARY) + " job ";
   std::string conf = " -c " + (env.dir / "vodd.conf") + " ";

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_env.h"
 #include "support/test_util.h"
 #include "vodd/catalog/db.h"
 #include "vodd/catalog/media.h"
@@ -23,26 +24,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct GraceEnv {
-  GraceEnv() : port(FreePort()) {
-    base = "http://127.0.0.1:" + std::to_string(port);
-    Configure(90000);
-  }
-  void Configure(int grace_s) {
-    WriteFile(dir / "vodd.conf",
-              "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
-                  "\n[storage]\ndata_dir = " + dir.path() +
-                  "/data\nmin_free_mib = 0\n[pipeline]\nworkers = 1\n"
-                  "ladder = 240:300\nsegment_seconds = 2\n"
-                  "x264_preset = ultrafast\n[origin]\nversion_grace_s = " +
-                  std::to_string(grace_s) + "\n");
-  }
-  std::unique_ptr<Daemon> Serve() {
-    auto d = std::make_unique<Daemon>(
-        std::vector<std::string>{"serve", "--config", dir / "vodd.conf"},
-        dir / "vodd.log");
-    REQUIRE(d->WaitHealthy(base + "/healthz"));
-    return d;
+constexpr auto kTranscode = std::chrono::seconds(240);
+constexpr auto kPoll = std::chrono::milliseconds(200);
+
+struct GraceEnv : E2eVodd {
+  GraceEnv() { ConfigureGrace(90000); }
+  void ConfigureGrace(int grace_s) {
+    Configure(
+        "[pipeline]\nworkers = 1\nladder = 240:300\nsegment_seconds = 2\n"
+        "x264_preset = ultrafast\n[origin]\nversion_grace_s = " +
+        std::to_string(grace_s) + "\n");
   }
   std::unique_ptr<catalog::Db> Db(catalog::Db::Mode mode) {
     auto db = catalog::Db::Open(dir / "data/db/catalog.db", mode);
@@ -56,18 +47,6 @@ struct GraceEnv {
     REQUIRE(*v);
     return (*v)->version;
   }
-  bool WaitFor(const std::function<bool()>& pred, int seconds = 240) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return false;
-  }
-
-  TempDir dir;
-  int port;
-  std::string base;
 };
 
 }  // namespace
@@ -75,27 +54,14 @@ struct GraceEnv {
 TEST_CASE("version 1 URLs keep their bytes after version 2 is published",
           "[e2e][pipeline]") {
   GraceEnv env;
-  {
-    CommandResult src = RunCommand(
-        "gst-launch-1.0 -q videotestsrc num-buffers=60 ! "
-        "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
-        "speed-preset=ultrafast key-int-max=30 ! h264parse ! mp4mux ! "
-        "filesink location=" +
-        (env.dir / "clip.mp4") + " 2>&1");
-    INFO(src.out);
-    REQUIRE(src.status == 0);
-  }
-  CommandResult ingest = RunCommand(std::string(VODD_BINARY) + " ingest -c " +
-                                    (env.dir / "vodd.conf") + " " +
-                                    (env.dir / "clip.mp4") + " 2>&1");
-  INFO(ingest.out);
-  REQUIRE(ingest.status == 0);
-  auto pos = ingest.out.find("video ");
-  REQUIRE(pos != std::string::npos);
-  std::string id = ingest.out.substr(pos + 6, 32);
+  std::string clip = env.GstClip("clip.mp4", 2, 320, 240, /*audio=*/false);
+  REQUIRE(!clip.empty());
+  auto ingested = env.Ingest(clip);
+  REQUIRE(ingested);
+  std::string id = *ingested;
 
-  auto daemon = env.Serve();
-  REQUIRE(env.WaitFor([&] { return env.Version(id) == 1; }));
+  REQUIRE(env.Start());
+  REQUIRE(WaitFor([&] { return env.Version(id) == 1; }, kTranscode, kPoll));
   std::string v1 = env.base + "/v/" + id + "/1/";
   auto seg1 = Http("GET", v1 + "v240/1.m4s", {}, "", 10);
   REQUIRE(seg1.status == 200);
@@ -114,7 +80,7 @@ TEST_CASE("version 1 URLs keep their bytes after version 2 is published",
     s->Bind(1, id).Bind(2, "transcode:" + id + ":2");
     REQUIRE(s->Run());
   }
-  REQUIRE(env.WaitFor([&] { return env.Version(id) == 2; }));
+  REQUIRE(WaitFor([&] { return env.Version(id) == 2; }, kTranscode, kPoll));
   auto stable = Http("GET", env.base + "/v/" + id + "/master.m3u8", {}, "", 10);
   REQUIRE(stable.status == 200);
   CHECK(stable.body.find("2/v240/index.m3u8") != std::string::npos);
@@ -132,9 +98,9 @@ TEST_CASE("version 1 URLs keep their bytes after version 2 is published",
   CHECK(fs::exists(env.dir / ("data/media/" + id + "/1/v240/1.m4s")));
 
   // A restart with the grace over collects version 1; version 2 stays.
-  daemon.reset();
-  env.Configure(0);
-  daemon = env.Serve();
+  env.Kill();
+  env.ConfigureGrace(0);
+  REQUIRE(env.Start());
   CHECK_FALSE(fs::exists(env.dir / ("data/media/" + id + "/1")));
   CHECK(Http("GET", v1 + "v240/1.m4s", {}, "", 10).status == 404);
   CHECK(
