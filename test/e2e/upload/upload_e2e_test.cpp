@@ -1,12 +1,9 @@
 // End to end: the vodd binary, tus-js-client 4.3.1 under Node, `vodd upload`,
 // kill -9 and restart, and a full disk on a small tmpfs.
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <glib.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,60 +16,24 @@
 #include <string>
 #include <thread>
 
+#include "support/test_util.h"
 #include "vodd/catalog/db.h"
 #include "vodd/catalog/writer.h"
 
 namespace fs = std::filesystem;
+using vodd::test::FreePort;
+using vodd::test::Http;
+using vodd::test::ReadFile;
 
 namespace {
 
 constexpr int64_t kMiB = 1 << 20;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string TempDir(const char* name) {
   std::string t = std::string("/tmp/vodd-e2e-") + name + "-XXXXXX";
   std::vector<char> buf(t.begin(), t.end());
   buf.push_back('\0');
   return mkdtemp(buf.data());
-}
-
-long HttpStatus(const std::string& url) {
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 2L);
-  long status = 0;
-  if (curl_easy_perform(c) == CURLE_OK)
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
-  return status;
-}
-
-size_t Append(char* d, size_t s, size_t n, void* u) {
-  static_cast<std::string*>(u)->append(d, s * n);
-  return s * n;
-}
-
-std::string HttpGet(const std::string& url) {
-  std::string out;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  curl_easy_perform(c);
-  curl_easy_cleanup(c);
-  return out;
 }
 
 // Writes `size` bytes of a deterministic pattern (incompressible enough).
@@ -131,7 +92,7 @@ class Daemon {
       _exit(127);
     }
     for (int i = 0; i < 200; ++i) {
-      if (HttpStatus(Base() + "/healthz") == 200) return;
+      if (Http("HEAD", Base() + "/healthz", {}, "", 2).status == 200) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     FAIL("vodd did not become healthy; log: " << dir_ << "/vodd.log");
@@ -191,11 +152,6 @@ int64_t Query(const std::string& db_path, const std::string& sql) {
   auto row = s->Step();
   REQUIRE(row);
   return *row ? s->Int(0) : -1;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 std::string IdFromUrl(const std::string& url) {
@@ -269,7 +225,7 @@ TEST_CASE(
           "SELECT count(*) FROM jobs j JOIN uploads u ON u.video_id=j.video_id "
           "WHERE u.id='" +
               pid + "'") == 1);
-  std::string metrics = HttpGet(d.Base() + "/metrics");
+  std::string metrics = Http("GET", d.Base() + "/metrics").body;
   CHECK(metrics.find("vodd_uploads_completed_total 6") != std::string::npos);
   CHECK(d.Alive());
 }
@@ -335,7 +291,7 @@ TEST_CASE("vodd upload: interrupted then rerun resumes from the server offset",
   kill(client, SIGKILL);
   waitpid(client, nullptr, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  INFO("first client log: " << ReadAll(fx.dir + "/client1.log"));
+  INFO("first client log: " << ReadFile(fx.dir + "/client1.log"));
   REQUIRE(progressed);
   // Second run resumes the same upload.
   FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
@@ -384,9 +340,11 @@ TEST_CASE(
   std::atomic<bool> saw_507{false}, alive_then{false};
   std::thread watcher([&] {
     for (int i = 0; i < 300 && !saw_507; ++i) {
-      if (HttpGet(d.Base() + "/metrics").find("ERR_INSUFFICIENT_STORAGE") !=
-          std::string::npos) {
-        alive_then = d.Alive() && HttpStatus(d.Base() + "/healthz") == 200;
+      if (Http("GET", d.Base() + "/metrics")
+              .body.find("ERR_INSUFFICIENT_STORAGE") != std::string::npos) {
+        alive_then =
+            d.Alive() &&
+            Http("HEAD", d.Base() + "/healthz", {}, "", 2).status == 200;
         saw_507 = true;
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         fs::remove(mnt + "/ballast");
