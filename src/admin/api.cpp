@@ -501,7 +501,7 @@ void ListJobs(const CallPtr& c) {
   Page p = *page;
   c->Read([states, p](catalog::Db& db) -> Result<json> {
     TRY_ASSIGN(auto jobs,
-               catalog::ListJobBriefs(db, states, p.limit, p.offset));
+               catalog::ListJobsWithTitles(db, states, p.limit, p.offset));
     json items = json::array();
     for (const auto& j : jobs) items.push_back(JobBriefJson(j));
     return PageJson(std::move(items), p, std::nullopt);
@@ -611,9 +611,10 @@ void Stats(const CallPtr& c) {
   c->Read([root, workers, now, writer_depth](catalog::Db& db) -> Result<json> {
     TRY_ASSIGN(auto counts, catalog::CountJobs(db));
     TRY_ASSIGN(auto st, catalog::LoadAdminStats(db, now));
-    TRY_ASSIGN(auto running, catalog::ListJobBriefs(db, {"leased"}, 100, 0));
+    TRY_ASSIGN(auto running,
+               catalog::ListJobsWithTitles(db, {"leased"}, 100, 0));
     TRY_ASSIGN(auto failed,
-               catalog::ListJobBriefs(db, {"dead"}, kRecentFailures, 0));
+               catalog::ListJobsWithTitles(db, {"dead"}, kRecentFailures, 0));
     json run = json::array(), fail = json::array();
     for (const auto& j : running) run.push_back(JobBriefJson(j));
     for (const auto& j : failed) fail.push_back(JobBriefJson(j));

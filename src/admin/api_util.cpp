@@ -103,6 +103,24 @@ template <typename T>
 nlohmann::json Opt(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
+
+// The fields of a job that every rendering of it shows.
+nlohmann::json JobCommonJson(const catalog::Job& j) {
+  return {{"id", j.id},
+          {"kind", j.kind},
+          {"video_id", j.video_id},
+          {"state", j.state},
+          {"attempts", j.attempts},
+          {"max_attempts", j.max_attempts},
+          {"progress", j.progress},
+          {"fps", Opt(j.fps)},
+          {"eta_ms", Opt(j.eta_ms)},
+          {"last_error", Opt(j.last_error)},
+          {"created_at", j.created_at},
+          {"updated_at", j.updated_at},
+          {"started_at", Opt(j.started_at)},
+          {"finished_at", Opt(j.finished_at)}};
+}
 }  // namespace
 
 nlohmann::json VideoJson(const catalog::Video& v, const std::string& base) {
@@ -163,41 +181,17 @@ nlohmann::json RenditionJson(const catalog::Rendition& r) {
 }
 
 nlohmann::json JobJson(const catalog::Job& j) {
-  return {{"id", j.id},
-          {"kind", j.kind},
-          {"video_id", j.video_id},
-          {"state", j.state},
-          {"priority", j.priority},
-          {"parent_id", Opt(j.parent_id)},
-          {"attempts", j.attempts},
-          {"max_attempts", j.max_attempts},
-          {"progress", j.progress},
-          {"fps", Opt(j.fps)},
-          {"eta_ms", Opt(j.eta_ms)},
-          {"last_error", Opt(j.last_error)},
-          {"run_after", j.run_after},
-          {"created_at", j.created_at},
-          {"updated_at", j.updated_at},
-          {"started_at", Opt(j.started_at)},
-          {"finished_at", Opt(j.finished_at)}};
+  nlohmann::json out = JobCommonJson(j);
+  out["priority"] = j.priority;
+  out["parent_id"] = Opt(j.parent_id);
+  out["run_after"] = j.run_after;
+  return out;
 }
 
-nlohmann::json JobBriefJson(const catalog::JobBrief& j) {
-  return {{"id", j.id},
-          {"kind", j.kind},
-          {"video_id", j.video_id},
-          {"video_title", j.video_title},
-          {"state", j.state},
-          {"attempts", j.attempts},
-          {"max_attempts", j.max_attempts},
-          {"progress", j.progress},
-          {"fps", Opt(j.fps)},
-          {"eta_ms", Opt(j.eta_ms)},
-          {"last_error", Opt(j.last_error)},
-          {"created_at", j.created_at},
-          {"updated_at", j.updated_at},
-          {"started_at", Opt(j.started_at)},
-          {"finished_at", Opt(j.finished_at)}};
+nlohmann::json JobBriefJson(const catalog::JobWithTitle& j) {
+  nlohmann::json out = JobCommonJson(j.job);
+  out["video_title"] = j.video_title;
+  return out;
 }
 
 nlohmann::json TokenJson(const catalog::ApiToken& t, int64_t now_ms) {

@@ -47,8 +47,11 @@ nlohmann::json PageJson(nlohmann::json items, const Page& p,
 
 nlohmann::json VideoJson(const catalog::Video& v, const std::string& base);
 nlohmann::json RenditionJson(const catalog::Rendition& r);
+// A job in full (GET /jobs/{id} and the job actions).
 nlohmann::json JobJson(const catalog::Job& j);
-nlohmann::json JobBriefJson(const catalog::JobBrief& j);
+// A job in a listing (GET /jobs, a video's jobs, /stats): its video's title
+// instead of priority, parent_id and run_after.
+nlohmann::json JobBriefJson(const catalog::JobWithTitle& j);
 nlohmann::json TokenJson(const catalog::ApiToken& t, int64_t now_ms);
 nlohmann::json WebhookJson(const catalog::Webhook& w);
 nlohmann::json DeliveryJson(const catalog::WebhookDelivery& d);

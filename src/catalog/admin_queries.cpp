@@ -2,34 +2,23 @@
 // vodd/catalog/admin.h.
 #include <fmt/format.h>
 
+#include "rows.h"
 #include "vodd/catalog/admin.h"
 
 namespace vodd::catalog {
 namespace {
 
-constexpr const char* kJobBriefColumns =
-    "j.id,j.kind,j.state,j.attempts,j.max_attempts,j.progress,j.fps,j.eta_ms,"
-    "j.last_error,j.video_id,coalesce(v.title,''),j.created_at,j.updated_at,"
-    "j.started_at,j.finished_at";
+// A job with its video's title: a subquery after kJobColumns (a join would
+// make their unqualified names ambiguous).
+std::string JobWithTitleSql(const std::string& where_order_limit) {
+  return fmt::format(
+      "SELECT {},coalesce((SELECT title FROM videos WHERE "
+      "videos.id=jobs.video_id),'') FROM jobs{}",
+      kJobColumns, where_order_limit);
+}
 
-JobBrief ReadJobBrief(const Stmt& s) {
-  JobBrief j;
-  j.id = s.Int(0);
-  j.kind = s.Text(1);
-  j.state = s.Text(2);
-  j.attempts = s.Int(3);
-  j.max_attempts = s.Int(4);
-  j.progress = s.Real(5);
-  if (!s.IsNull(6)) j.fps = s.Real(6);
-  j.eta_ms = s.OptInt(7);
-  j.last_error = s.OptText(8);
-  j.video_id = s.Text(9);
-  j.video_title = s.Text(10);
-  j.created_at = s.Int(11);
-  j.updated_at = s.Int(12);
-  j.started_at = s.OptInt(13);
-  j.finished_at = s.OptInt(14);
-  return j;
+JobWithTitle ReadJobWithTitle(const Stmt& s) {
+  return JobWithTitle{ReadJob(s), s.Text(kJobColumnCount)};
 }
 
 // LIKE with the pattern's own wildcards escaped.
@@ -97,46 +86,29 @@ Status UpdateVideoMeta(Db& db, const std::string& id, const VideoUpdate& u,
   return Ok();
 }
 
-Result<std::vector<JobBrief>> ListJobsOfVideo(Db& db,
-                                              const std::string& video_id) {
-  TRY_ASSIGN(Stmt s, db.Prepare(fmt::format(
-                         "SELECT {} FROM jobs j LEFT JOIN videos v ON "
-                         "v.id=j.video_id WHERE j.video_id=?1 ORDER BY j.id "
-                         "DESC LIMIT 100",
-                         kJobBriefColumns)));
+Result<std::vector<JobWithTitle>> ListJobsOfVideo(Db& db,
+                                                  const std::string& video_id) {
+  TRY_ASSIGN(Stmt s, db.Prepare(JobWithTitleSql(
+                         " WHERE video_id=?1 ORDER BY id DESC LIMIT 100")));
   s.Bind(1, video_id);
-  std::vector<JobBrief> out;
-  while (true) {
-    TRY_ASSIGN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadJobBrief(s));
-  }
-  return out;
+  return ReadRows(s, ReadJobWithTitle);
 }
 
-Result<std::vector<JobBrief>> ListJobBriefs(
+Result<std::vector<JobWithTitle>> ListJobsWithTitles(
     Db& db, const std::vector<std::string>& states, int limit, int64_t offset) {
   std::string where;
   for (size_t i = 0; i < states.size(); ++i) {
     where += fmt::format("{}?{}", i ? "," : "", i + 3);
   }
-  if (!where.empty()) where = " WHERE j.state IN (" + where + ")";
-  TRY_ASSIGN(Stmt s, db.Prepare(fmt::format(
-                         "SELECT {} FROM jobs j LEFT JOIN videos v ON "
-                         "v.id=j.video_id{} ORDER BY j.updated_at DESC, j.id "
-                         "DESC LIMIT ?1 OFFSET ?2",
-                         kJobBriefColumns, where)));
+  if (!where.empty()) where = " WHERE state IN (" + where + ")";
+  TRY_ASSIGN(Stmt s, db.Prepare(JobWithTitleSql(
+                         where + " ORDER BY updated_at DESC, id DESC LIMIT ?1 "
+                                 "OFFSET ?2")));
   s.Bind(1, limit).Bind(2, offset);
   for (size_t i = 0; i < states.size(); ++i) {
     s.Bind(static_cast<int>(i + 3), states[i]);
   }
-  std::vector<JobBrief> out;
-  while (true) {
-    TRY_ASSIGN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadJobBrief(s));
-  }
-  return out;
+  return ReadRows(s, ReadJobWithTitle);
 }
 
 Result<AdminStats> LoadAdminStats(Db& db, int64_t now_ms) {

@@ -23,6 +23,7 @@
 // durations are derived from run_after/started_at.
 #include "vodd/catalog/jobs.h"
 
+#include "rows.h"
 #include "vodd/catalog/webhooks.h"
 
 #include <algorithm>
@@ -32,9 +33,7 @@
 
 namespace vodd::catalog {
 
-namespace {
-
-constexpr const char* kJobColumns =
+const char* const kJobColumns =
     "id,kind,video_id,idem_key,payload,state,priority,attempts,max_attempts,"
     "run_after,lease_owner,lease_token,lease_until,progress,fps,eta_ms,last_"
     "error,"
@@ -67,6 +66,8 @@ Job ReadJob(const Stmt& s) {
   j.fair_key = s.Int(22);
   return j;
 }
+
+namespace {
 
 // The video's state after its job ended without success: a video that already
 // has a published version stays playable.
@@ -561,13 +562,7 @@ Result<std::vector<Job>> ListJobs(Db& db, const JobFilter& filter) {
   for (size_t i = 0; i < filter.states.size(); ++i) {
     s.Bind(static_cast<int>(i + 2), filter.states[i]);
   }
-  std::vector<Job> out;
-  while (true) {
-    TRY_ASSIGN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadJob(s));
-  }
-  return out;
+  return ReadRows(s, ReadJob);
 }
 
 Result<std::map<std::string, int64_t>> CountJobs(Db& db) {

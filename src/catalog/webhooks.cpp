@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "rows.h"
 #include "vodd/core/ids.h"
 
 namespace vodd::catalog {
@@ -76,13 +77,7 @@ Result<std::vector<Webhook>> ListWebhooks(Db& db) {
   TRY_ASSIGN(Stmt s, db.Prepare(fmt::format(
                          "SELECT {} FROM webhooks ORDER BY created_at, id",
                          kWebhookColumns)));
-  std::vector<Webhook> out;
-  while (true) {
-    TRY_ASSIGN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadWebhook(s));
-  }
-  return out;
+  return ReadRows(s, ReadWebhook);
 }
 
 Result<std::optional<Webhook>> GetWebhook(Db& db, const std::string& id) {
@@ -137,13 +132,7 @@ Result<std::vector<WebhookDelivery>> DueDeliveries(Db& db, int64_t now_ms,
                          "d.id LIMIT ?2",
                          kDeliveryColumns)));
   s.Bind(1, now_ms).Bind(2, limit);
-  std::vector<WebhookDelivery> out;
-  while (true) {
-    TRY_ASSIGN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadDelivery(s));
-  }
-  return out;
+  return ReadRows(s, ReadDelivery);
 }
 
 Result<std::optional<int64_t>> NextDeliveryDue(Db& db) {
@@ -163,13 +152,7 @@ Result<std::vector<WebhookDelivery>> ListDeliveries(
                          "OFFSET ?3",
                          kDeliveryColumns)));
   s.Bind(1, webhook_id).Bind(2, limit).Bind(3, offset);
-  std::vector<WebhookDelivery> out;
-  while (true) {
-    TRY_ASSIGN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadDelivery(s));
-  }
-  return out;
+  return ReadRows(s, ReadDelivery);
 }
 
 Status RecordDelivery(Db& db, int64_t delivery_id, const DeliveryOutcome& o,

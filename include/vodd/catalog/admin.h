@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vodd/catalog/db.h"
+#include "vodd/catalog/jobs.h"
 #include "vodd/catalog/videos.h"
 
 namespace vodd::catalog {
@@ -72,23 +73,16 @@ struct VideoUpdate {
 };
 Status UpdateVideoMeta(Db& db, const std::string& id, const VideoUpdate& u,
                        int64_t now_ms);
-// Every job of a video, newest first.
-struct JobBrief {
-  int64_t id = 0;
-  std::string kind, state;
-  int64_t attempts = 0, max_attempts = 0;
-  double progress = 0;
-  std::optional<double> fps;
-  std::optional<int64_t> eta_ms;
-  std::optional<std::string> last_error;
-  std::string video_id, video_title;
-  int64_t created_at = 0, updated_at = 0;
-  std::optional<int64_t> started_at, finished_at;
+// A job with its video's title ('' once the video is gone), for listings.
+struct JobWithTitle {
+  Job job;
+  std::string video_title;
 };
-Result<std::vector<JobBrief>> ListJobsOfVideo(Db& db,
-                                              const std::string& video_id);
-// Jobs in `states` (empty: any), newest first, with their video's title.
-Result<std::vector<JobBrief>> ListJobBriefs(
+// Every job of a video, newest first (the latest 100).
+Result<std::vector<JobWithTitle>> ListJobsOfVideo(Db& db,
+                                                  const std::string& video_id);
+// Jobs in `states` (empty: any), latest activity first.
+Result<std::vector<JobWithTitle>> ListJobsWithTitles(
     Db& db, const std::vector<std::string>& states, int limit, int64_t offset);
 
 // Numbers for the dashboard.
