@@ -28,18 +28,6 @@ constexpr int64_t kTouchEveryMs = 30'000;
 constexpr int64_t kSetupLinkValidMs = 24 * 3'600'000;
 constexpr const char* kApiPrefix = "/api/v1/";
 
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > start) out.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
-
 std::map<std::string, std::string> QueryOf(SoupServerMessage* msg) {
   std::map<std::string, std::string> out;
   GUri* uri = soup_server_message_get_uri(msg);
@@ -362,7 +350,7 @@ void Impl::HandleApi(SoupServerMessage* msg, const std::string& path) {
   req.ip = ClientIp(msg);
   req.secure = IsSecure(msg);
   req.base = BaseUrl(msg);
-  auto segs = Split(path.substr(std::string(kApiPrefix).size() - 1));
+  auto segs = SplitOn(path.substr(std::string(kApiPrefix).size() - 1), '/');
 
   auto fail = [&](int status, const char* code, const std::string& message) {
     SetSecurityHeaders(msg);

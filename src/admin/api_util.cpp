@@ -198,17 +198,9 @@ nlohmann::json TokenJson(const catalog::ApiToken& t, int64_t now_ms) {
   std::string state = t.revoked_at                                ? "revoked"
                       : (t.expires_at && *t.expires_at <= now_ms) ? "expired"
                                                                   : "active";
-  nlohmann::json scopes = nlohmann::json::array();
-  size_t start = 0;
-  while (start < t.scopes.size()) {
-    size_t sp = t.scopes.find(' ', start);
-    if (sp == std::string::npos) sp = t.scopes.size();
-    if (sp > start) scopes.push_back(t.scopes.substr(start, sp - start));
-    start = sp + 1;
-  }
   return {{"id", t.id},
           {"name", t.name},
-          {"scopes", scopes},
+          {"scopes", SplitOn(t.scopes, ' ')},
           {"state", state},
           {"created_at", t.created_at},
           {"expires_at", Opt(t.expires_at)},
@@ -217,17 +209,9 @@ nlohmann::json TokenJson(const catalog::ApiToken& t, int64_t now_ms) {
 }
 
 nlohmann::json WebhookJson(const catalog::Webhook& w) {
-  nlohmann::json events = nlohmann::json::array();
-  size_t start = 0;
-  while (start < w.events.size()) {
-    size_t sp = w.events.find(' ', start);
-    if (sp == std::string::npos) sp = w.events.size();
-    if (sp > start) events.push_back(w.events.substr(start, sp - start));
-    start = sp + 1;
-  }
   return {{"id", w.id},
           {"url", w.url},
-          {"events", events},
+          {"events", SplitOn(w.events, ' ')},
           {"description", w.description},
           {"created_at", w.created_at}};
 }
@@ -267,6 +251,18 @@ nlohmann::json UploadJson(const catalog::UploadRow& u) {
           {"created_at", u.created_at},
           {"updated_at", u.updated_at},
           {"expires_at", Opt(u.expires_at)}};
+}
+
+std::vector<std::string> SplitOn(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
 bool ValidScope(const std::string& s) {

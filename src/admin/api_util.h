@@ -57,6 +57,10 @@ nlohmann::json WebhookJson(const catalog::Webhook& w);
 nlohmann::json DeliveryJson(const catalog::WebhookDelivery& d);
 nlohmann::json UploadJson(const catalog::UploadRow& u);
 
+// The non-empty pieces of `s` between `sep` characters: the words of a
+// stored list (token scopes, webhook events), the segments of a path.
+std::vector<std::string> SplitOn(const std::string& s, char sep);
+
 // Accepted token scopes.
 bool ValidScope(const std::string& s);
 bool HasScope(const std::string& scopes, const std::string& want);
