@@ -549,6 +549,14 @@ Result<std::optional<Job>> GetJob(Db& db, int64_t job_id) {
   return std::optional<Job>(ReadJob(s));
 }
 
+Result<Job> GetLeasedJob(Db& db, const LeaseRef& lease) {
+  TRY_ASSIGN(auto job, GetJob(db, lease.job_id));
+  if (!job || job->state != "leased" || job->lease_token != lease.token) {
+    return LeaseLost(lease);
+  }
+  return std::move(*job);
+}
+
 Result<std::vector<Job>> ListJobs(Db& db, const JobFilter& filter) {
   std::string where;
   for (size_t i = 0; i < filter.states.size(); ++i) {

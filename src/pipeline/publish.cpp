@@ -176,31 +176,45 @@ Status VerifyStagedOutput(const std::string& dir,
   return Ok();
 }
 
-Result<int64_t> PublishStaged(catalog::Db& db, const storage::Layout& layout,
-                              const catalog::LeaseRef& lease,
-                              catalog::PublishedVersion published,
-                              const std::string& staging, int64_t now_ms) {
-  TRY_ASSIGN(auto job, catalog::GetJob(db, lease.job_id));
-  if (!job || job->state != "leased" || job->lease_token != lease.token) {
-    return MakeError(ErrorCode::kConflict,
-                     fmt::format("job {}: lease {} is no longer held",
-                                 lease.job_id, lease.token));
-  }
-  TRY_ASSIGN(auto video, catalog::GetVideo(db, job->video_id));
-  if (!video || video->state == "deleting" || !IsLowerHex(video->id, 32)) {
-    return MakeError(ErrorCode::kConflict,
-                     "video " + job->video_id + " is gone");
-  }
-  int64_t version = video->version + 1;
-  std::string video_dir = layout.VideoDir(video->id);
-  std::string target = layout.MediaDir(video->id, version);
-  TRY(storage::MakeDirs(video_dir));
-  // A folder with this number is left from a crash before its COMMIT: the
-  // catalog never referenced it.
+namespace {
+
+// Renames the worker's output `staging` to `target` in `dir` (made if
+// missing). A folder already at `target` is left from an attempt that crashed
+// before its COMMIT: the catalog never referenced it.
+Status MoveStaged(const std::string& staging, const std::string& dir,
+                  const std::string& target) {
+  TRY(storage::MakeDirs(dir));
   TRY(storage::RemoveTree(target));
   if (rename(staging.c_str(), target.c_str()) != 0) {
     return ErrnoError(errno, "rename " + staging + " → " + target);
   }
+  return Ok();
+}
+
+// After the transaction failed: the output goes back to staging (where
+// RecoverStorage finds it at the latest), or is removed where it is.
+void UnmoveStaged(const std::string& target, const std::string& staging) {
+  if (rename(target.c_str(), staging.c_str()) != 0) {
+    storage::RemoveTree(target);
+  }
+}
+
+}  // namespace
+
+Result<int64_t> PublishStaged(catalog::Db& db, const storage::Layout& layout,
+                              const catalog::LeaseRef& lease,
+                              catalog::PublishedVersion published,
+                              const std::string& staging, int64_t now_ms) {
+  TRY_ASSIGN(catalog::Job job, catalog::GetLeasedJob(db, lease));
+  TRY_ASSIGN(auto video, catalog::GetVideo(db, job.video_id));
+  if (!video || video->state == "deleting" || !IsLowerHex(video->id, 32)) {
+    return MakeError(ErrorCode::kConflict,
+                     "video " + job.video_id + " is gone");
+  }
+  int64_t version = video->version + 1;
+  std::string video_dir = layout.VideoDir(video->id);
+  std::string target = layout.MediaDir(video->id, version);
+  TRY(MoveStaged(staging, video_dir, target));
   auto commit_part = [&]() -> Status {
     TRY(storage::FsyncDir(video_dir));
     TRY(storage::FsyncDir(layout.StagingDir()));
@@ -211,8 +225,7 @@ Result<int64_t> PublishStaged(catalog::Db& db, const storage::Layout& layout,
     return catalog::PublishVersion(db, published, now_ms);
   };
   if (auto s = commit_part(); !s) {
-    if (rename(target.c_str(), staging.c_str()) != 0)
-      storage::RemoveTree(target);
+    UnmoveStaged(target, staging);
     return tl::unexpected(s.error());
   }
   return version;
@@ -236,47 +249,34 @@ std::vector<catalog::ChildJob> GroupFromPlan(const SplitPlan& plan) {
 Result<bool> KeepStagedPart(catalog::Db& db, const storage::Layout& layout,
                             const catalog::LeaseRef& lease,
                             const std::string& staging, int64_t now_ms) {
-  TRY_ASSIGN(auto job, catalog::GetJob(db, lease.job_id));
-  if (!job || job->state != "leased" || job->lease_token != lease.token) {
-    return MakeError(ErrorCode::kConflict,
-                     fmt::format("job {}: lease {} is no longer held",
-                                 lease.job_id, lease.token));
-  }
-  if (!job->parent_id || (job->kind != "chunk" && job->kind != "audio")) {
+  TRY_ASSIGN(catalog::Job job, catalog::GetLeasedJob(db, lease));
+  if (!job.parent_id || (job.kind != "chunk" && job.kind != "audio")) {
     return MakeError(ErrorCode::kInternal,
                      fmt::format("job {} ({}) is not a chunk or audio job",
-                                 job->id, job->kind));
+                                 job.id, job.kind));
   }
-  TRY_ASSIGN(auto members, catalog::ListGroup(db, *job->parent_id));
+  TRY_ASSIGN(auto members, catalog::ListGroup(db, *job.parent_id));
   auto self = std::find_if(members.begin(), members.end(),
-                           [&](const auto& m) { return m.id == job->id; });
+                           [&](const auto& m) { return m.id == job.id; });
   if (self == members.end()) {
     return MakeError(ErrorCode::kInternal,
-                     fmt::format("job {} is not in its group", job->id));
+                     fmt::format("job {} is not in its group", job.id));
   }
-  std::string group_dir = layout.GroupWorkDir(*job->parent_id);
-  std::string target = MemberWorkDir(layout, *job->parent_id, *self);
-  TRY(storage::MakeDirs(group_dir));
-  // A folder here is left from an attempt that crashed before its COMMIT.
-  TRY(storage::RemoveTree(target));
-  if (rename(staging.c_str(), target.c_str()) != 0) {
-    return ErrnoError(errno, "rename " + staging + " → " + target);
-  }
+  std::string group_dir = layout.GroupWorkDir(*job.parent_id);
+  std::string target = MemberWorkDir(layout, *job.parent_id, *self);
+  TRY(MoveStaged(staging, group_dir, target));
   auto commit_part = [&]() -> Result<bool> {
     TRY(storage::FsyncDir(group_dir));
     TRY(storage::FsyncDir(layout.WorkRoot()));
     TRY(storage::FsyncDir(layout.StagingDir()));
     TRY(catalog::CompleteJob(db, lease, now_ms));
-    TRY_ASSIGN(auto after, catalog::ListGroup(db, *job->parent_id));
+    TRY_ASSIGN(auto after, catalog::ListGroup(db, *job.parent_id));
     return std::any_of(after.begin(), after.end(), [](const auto& m) {
       return m.kind == "stitch" && m.state == "queued";
     });
   };
   auto unblocked = commit_part();
-  if (!unblocked) {
-    if (rename(target.c_str(), staging.c_str()) != 0)
-      storage::RemoveTree(target);
-  }
+  if (!unblocked) UnmoveStaged(target, staging);
   return unblocked;
 }
 

@@ -216,6 +216,9 @@ inline constexpr int64_t kMinPriority = -1000, kMaxPriority = 1000;
 Status SetJobPriority(Db& db, int64_t job_id, int64_t priority, int64_t now_ms);
 
 Result<std::optional<Job>> GetJob(Db& db, int64_t job_id);
+// The job while `lease` is held on it (state 'leased' with this token);
+// kConflict when the lease is no longer held, as the calls that act on it.
+Result<Job> GetLeasedJob(Db& db, const LeaseRef& lease);
 
 struct JobFilter {
   std::vector<std::string> states;  // empty: all
