@@ -24,6 +24,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -62,6 +63,27 @@ class E2eVodd {
   Daemon& daemon() { return *daemon_; }
   // kill -9 of the daemon, waited for.
   void Kill() { daemon_.reset(); }
+  // Pids of the `vodd worker` processes whose parent is the daemon.
+  std::vector<pid_t> Workers() const {
+    std::vector<pid_t> out;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      std::string name = e.path().filename();
+      pid_t pid = atoi(name.c_str());
+      if (pid <= 0) continue;
+      std::string stat = ReadFile("/proc/" + name + "/stat");
+      auto close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      int ppid = 0;
+      char state = 0;
+      if (sscanf(stat.c_str() + close + 2, "%c %d", &state, &ppid) != 2)
+        continue;
+      if (ppid == daemon_->pid() &&
+          ReadFile("/proc/" + name + "/cmdline").find("worker") !=
+              std::string::npos)
+        out.push_back(pid);
+    }
+    return out;
+  }
 
   // dir/`name`: H.264 (libx264 with `x264_args`, e.g. "-preset ultrafast")
   // + AAC in MP4 from ffmpeg's testsrc2 at 640x360 and a 440 Hz sine at

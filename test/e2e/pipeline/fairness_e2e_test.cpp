@@ -150,27 +150,6 @@ TEST_CASE(
 
 namespace {
 
-// Pids of `vodd worker` processes whose parent is `parent`.
-std::vector<pid_t> WorkersOf(pid_t parent) {
-  std::vector<pid_t> out;
-  for (auto& e : fs::directory_iterator("/proc")) {
-    std::string name = e.path().filename();
-    pid_t pid = atoi(name.c_str());
-    if (pid <= 0) continue;
-    std::string stat = ReadFile("/proc/" + name + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    int ppid = 0;
-    char state = 0;
-    if (sscanf(stat.c_str() + close + 2, "%c %d", &state, &ppid) != 2) continue;
-    if (ppid == parent &&
-        ReadFile("/proc/" + name + "/cmdline").find("worker") !=
-            std::string::npos)
-      out.push_back(pid);
-  }
-  return out;
-}
-
 std::optional<catalog::Job> LeasedChunk(FairEnv& env) {
   for (const auto& j : env.Jobs()) {
     if (j.kind == "chunk" && j.state == "leased") return j;
@@ -191,7 +170,7 @@ TEST_CASE("a split video survives a killed chunk worker and a daemon kill -9",
   int64_t killed = 0;
   REQUIRE(WaitFor(
       [&] {
-        auto pids = WorkersOf(env.daemon().pid());
+        auto pids = env.Workers();
         if (pids.size() != 1) return false;
         kill(pids[0], SIGSTOP);
         auto j = LeasedChunk(env);
