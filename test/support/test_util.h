@@ -6,17 +6,20 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -46,6 +49,42 @@ class TempDir {
 
 // What a shell command printed on stdout, and its exit code (-1 when it did
 // not exit normally). Append " 2>&1" to `cmd` to capture stderr too.
+// Fails fast and says where when something that must end does not: if not
+// destroyed within `limit`, prints every thread's stack (gdb) to stderr and
+// aborts, instead of leaving a hang to CTest's 15-minute timeout.
+class HangGuard {
+ public:
+  HangGuard(std::string what, std::chrono::seconds limit)
+      : thread_([this, what = std::move(what), limit] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (cv_.wait_for(lock, limit, [this] { return done_; })) return;
+          std::fprintf(stderr, "HangGuard: %s did not finish in %lld s\n",
+                       what.c_str(), static_cast<long long>(limit.count()));
+          prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+          std::string cmd = "gdb -batch -nx -p " + std::to_string(getpid()) +
+                            " -ex 'thread apply all bt' 1>&2";
+          if (std::system(cmd.c_str()) != 0)
+            std::fprintf(stderr, "HangGuard: gdb failed\n");
+          std::abort();
+        }) {}
+  ~HangGuard() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  HangGuard(const HangGuard&) = delete;
+  HangGuard& operator=(const HangGuard&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
 struct CommandResult {
   int status = -1;
   std::string out;

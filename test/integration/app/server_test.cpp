@@ -32,12 +32,16 @@ struct RunningApp {
       g_main_context_pop_thread_default(ctx);
       g_main_context_unref(ctx);
     });
+    vodd::test::HangGuard guard("App::Create", std::chrono::seconds(120));
     while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     for (int i = 0; i < 500 && app && app->port() == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
   ~RunningApp() {
+    // CI once waited 15 minutes here; a hang now shows its stacks.
+    vodd::test::HangGuard guard("App::Run returning after RequestStop",
+                                std::chrono::seconds(120));
     if (app) app->RequestStop();
     thread.join();
   }
