@@ -6,6 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "vodd/core/log.h"
 #include "vodd/storage/storage.h"
@@ -25,10 +30,67 @@ GChecksumType ToGlib(ChecksumAlgo a) {
   return G_CHECKSUM_SHA1;
 }
 
+// Starts a flush of this many written bytes in the background, so the
+// fdatasync before the 204 has only the rest to push through the disk's
+// cache (measured: ~1 ms per MiB on this VM, i.e. a quarter of a 50 MiB
+// PATCH's time when all of it waited for the end).
+constexpr int64_t kEarlyFlushBytes = 4 << 20;
+
+// One thread for every sink's early flushes: they only shorten the final
+// fdatasync, they make nothing durable that anyone relies on.
+class Flusher {
+ public:
+  static Flusher& Get() {
+    static Flusher* f = new Flusher();  // lives as long as the process
+    return *f;
+  }
+  void Post(std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  Flusher() {
+    std::thread([this] {
+      while (true) {
+        std::function<void()> fn;
+        {
+          std::unique_lock<std::mutex> lock(mutex_);
+          cv_.wait(lock, [this] { return !queue_.empty(); });
+          fn = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        fn();
+      }
+    }).detach();
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+};
+
 }  // namespace
 
+// What the sink and its early flush share. The flush runs on a dup of the
+// fd, i.e. the same open file description: an error it sees is not reported
+// again to the final fdatasync (Linux reports a writeback error once per
+// description), so it is kept here for Finish.
+struct FileSink::EarlyFlush {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool running = false;
+  int error = 0;
+};
+
 FileSink::FileSink(Options o)
-    : o_(std::move(o)), pos_(o_.start_offset), synced_(pos_) {
+    : o_(std::move(o)),
+      pos_(o_.start_offset),
+      synced_(pos_),
+      flushed_(pos_),
+      early_(std::make_shared<EarlyFlush>()) {
   if (o_.checksum) sum_ = g_checksum_new(ToGlib(o_.checksum->algo));
 }
 
@@ -158,12 +220,47 @@ Status FileSink::Write(const std::vector<std::string_view>& pieces) {
   // A request with a checksum may still be discarded, so it never checkpoints.
   if (!sum_ && o_.checkpoint_bytes > 0 &&
       pos_ - synced_ >= o_.checkpoint_bytes) {
+    if (int err = WaitEarlyFlush())
+      return fail(ErrnoError(err, "fdatasync " + o_.path).value());
     if (fdatasync(fd_) != 0)
       return fail(ErrnoError(errno, "fdatasync " + o_.path).value());
-    synced_ = pos_;
+    synced_ = flushed_ = pos_;
     if (o_.on_checkpoint) o_.on_checkpoint(pos_);
+  } else if (pos_ - flushed_ >= kEarlyFlushBytes) {
+    StartEarlyFlush();
   }
   return Ok();
+}
+
+int FileSink::WaitEarlyFlush() {
+  std::unique_lock<std::mutex> lock(early_->mutex);
+  early_->cv.wait(lock, [this] { return !early_->running; });
+  return early_->error;
+}
+
+void FileSink::StartEarlyFlush() {
+  {
+    std::lock_guard<std::mutex> lock(early_->mutex);
+    if (early_->running) return;  // one at a time; the next write retries
+    early_->running = true;
+  }
+  int dup_fd = dup(fd_);
+  if (dup_fd < 0) {
+    std::lock_guard<std::mutex> lock(early_->mutex);
+    early_->running = false;
+    return;
+  }
+  flushed_ = pos_;
+  Flusher::Get().Post([state = early_, dup_fd] {
+    int err = fdatasync(dup_fd) == 0 ? 0 : errno;
+    close(dup_fd);
+    {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      if (err && !state->error) state->error = err;
+      state->running = false;
+    }
+    state->cv.notify_all();
+  });
 }
 
 FileSink::Outcome FileSink::Finish(bool discard) {
@@ -194,7 +291,10 @@ FileSink::Outcome FileSink::Finish(bool discard) {
     }
     pos_ = o_.start_offset;
   }
-  if (fdatasync(fd_) != 0) {
+  if (int early_error = WaitEarlyFlush()) {
+    out.error = ErrnoError(early_error, "fdatasync " + o_.path).value();
+    out.durable_offset = synced_;
+  } else if (fdatasync(fd_) != 0) {
     out.error = ErrnoError(errno, "fdatasync " + o_.path).value();
     out.durable_offset = synced_;
   } else {

@@ -1,8 +1,10 @@
 // One PATCH's writes into uploads/<id>. Used only on the I/O thread: it
 // appends at the durable offset, keeps the running checksum, enforces the
 // free-space floor before every write, checkpoints (fdatasync + a catalog
-// commit) every checkpoint_bytes, and on Finish makes the bytes durable or,
-// on a checksum mismatch, truncates back to where the request started.
+// commit) every checkpoint_bytes, flushes early in the background every few
+// MiB in between (so the final fdatasync is short), and on Finish makes the
+// bytes durable or, on a checksum mismatch, truncates back to where the
+// request started.
 #pragma once
 
 #include <glib.h>
@@ -10,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,11 +60,18 @@ class FileSink {
   Status Open();
   // Head and tail through fd_, whole pages through dfd_; returns an errno.
   int WriteAligned(std::string_view piece, off_t off);
+  // fdatasync of what is written so far, on the flusher thread.
+  void StartEarlyFlush();
+  // Waits for a running early flush; returns the errno any of them met.
+  int WaitEarlyFlush();
+  struct EarlyFlush;
   Options o_;
   int fd_ = -1;
   int dfd_ = -1;  // O_DIRECT, or -1 where the filesystem has no direct I/O
   int64_t pos_ = 0;
   int64_t synced_ = 0;
+  int64_t flushed_ = 0;  // end of the bytes the last early flush covers
+  std::shared_ptr<EarlyFlush> early_;
   GChecksum* sum_ = nullptr;
   std::optional<Error> error_;
 };
