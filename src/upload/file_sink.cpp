@@ -7,11 +7,9 @@
 
 #include <cerrno>
 #include <condition_variable>
-#include <deque>
-#include <functional>
 #include <mutex>
-#include <thread>
 
+#include "io_thread.h"
 #include "vodd/core/log.h"
 #include "vodd/storage/storage.h"
 
@@ -37,40 +35,16 @@ GChecksumType ToGlib(ChecksumAlgo a) {
 constexpr int64_t kEarlyFlushBytes = 4 << 20;
 
 // One thread for every sink's early flushes: they only shorten the final
-// fdatasync, they make nothing durable that anyone relies on.
-class Flusher {
- public:
-  static Flusher& Get() {
-    static Flusher* f = new Flusher();  // lives as long as the process
-    return *f;
-  }
-  void Post(std::function<void()> fn) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back(std::move(fn));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  Flusher() {
-    std::thread([this] {
-      while (true) {
-        std::function<void()> fn;
-        {
-          std::unique_lock<std::mutex> lock(mutex_);
-          cv_.wait(lock, [this] { return !queue_.empty(); });
-          fn = std::move(queue_.front());
-          queue_.pop_front();
-        }
-        fn();
-      }
-    }).detach();
-  }
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-};
+// fdatasync, they make nothing durable that anyone relies on. Never
+// stopped: it lives as long as the process.
+IoThread& Flusher() {
+  static IoThread* thread = [] {
+    auto* t = new IoThread();
+    t->Start();
+    return t;
+  }();
+  return *thread;
+}
 
 }  // namespace
 
@@ -251,7 +225,7 @@ void FileSink::StartEarlyFlush() {
     return;
   }
   flushed_ = pos_;
-  Flusher::Get().Post([state = early_, dup_fd] {
+  Flusher().Post([state = early_, dup_fd] {
     int err = fdatasync(dup_fd) == 0 ? 0 : errno;
     close(dup_fd);
     {
