@@ -33,12 +33,6 @@
 
 namespace vodd::catalog {
 
-const char* const kJobColumns =
-    "id,kind,video_id,idem_key,payload,state,priority,attempts,max_attempts,"
-    "run_after,lease_owner,lease_token,lease_until,progress,fps,eta_ms,last_"
-    "error,"
-    "created_at,updated_at,started_at,finished_at,parent_id,fair_key";
-
 Job ReadJob(const Stmt& s) {
   Job j;
   j.id = s.Int(0);
