@@ -31,8 +31,12 @@ GChecksumType ToGlib(ChecksumAlgo a) {
 // Starts a flush of this many written bytes in the background, so the
 // fdatasync before the 204 has only the rest to push through the disk's
 // cache (measured: ~1 ms per MiB on this VM, i.e. a quarter of a 50 MiB
-// PATCH's time when all of it waited for the end).
-constexpr int64_t kEarlyFlushBytes = 4 << 20;
+// PATCH's time when all of it waited for the end). A running flush slows
+// the writes behind it, and the final fdatasync waits for it: with 5 MiB
+// PATCHes from tus-js-client, last byte to fdatasync'ed took 5.2–5.6 ms at
+// 4 MiB, 2.0–3.5 ms at 2 MiB and 2.1–3.3 ms at 1 MiB (three interleaved
+// rounds, 512 MiB each; docs/benchmarks.md run 21).
+constexpr int64_t kEarlyFlushBytes = 2 << 20;
 
 // One thread for every sink's early flushes: they only shorten the final
 // fdatasync, they make nothing durable that anyone relies on. Never
