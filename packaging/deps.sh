@@ -20,8 +20,9 @@ PKGS=(
   # tests: stream checks, browsers, proxies, packaging
   ffmpeg chromium nginx-light curl procps psmisc wrk
   dpkg-dev rpm lintian systemd openssl
-  # a test that hangs prints every thread's stack (test_util.h HangGuard)
-  gdb
+  # a test that hangs prints every thread's stack (test_util.h HangGuard);
+  # the upload e2e injects fdatasync errors with strace
+  gdb strace
   # the admin page's Firefox e2e (puppeteer-core over WebDriver BiDi); its
   # H.264/AAC playback needs libavcodec (a Recommends, so named here)
   firefox-esr libavcodec59

@@ -13,7 +13,7 @@ namespace vodd::upload {
 namespace {
 
 // One row per TusError, in enum order.
-const std::array<TusErrorInfo, 30> kTable = {{
+const std::array<TusErrorInfo, 31> kTable = {{
     {412, "ERR_UNSUPPORTED_VERSION",
      "unsupported Tus-Resumable version; this server speaks 1.0.0"},
     {400, "ERR_INVALID_UPLOAD_LENGTH", "invalid Upload-Length"},
@@ -55,6 +55,9 @@ const std::array<TusErrorInfo, 30> kTable = {{
     {507, "ERR_INSUFFICIENT_STORAGE",
      "not enough free disk space; retry later"},
     {408, "ERR_READ_TIMEOUT", "no data received within the idle timeout"},
+    {500, "ERR_STORAGE",
+     "the server's disk failed (I/O error); bytes past the upload's "
+     "offset were not kept: HEAD it and resume from there"},
     {500, "ERR_INTERNAL_SERVER_ERROR", "internal server error"},
 }};
 
@@ -118,6 +121,8 @@ TusError FromError(const Error& e) {
       return TusError::kForbidden;
     case ErrorCode::kTimeout:
       return TusError::kReadTimeout;
+    case ErrorCode::kIo:
+      return TusError::kStorage;
     default:
       return TusError::kInternal;
   }

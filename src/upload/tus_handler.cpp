@@ -633,7 +633,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     t.inflight -= n;
     if (!st) {
       if (!t.error) t.error = FromError(st.error());
-      if (t.error == TusError::kInternal) {
+      if (IsServerFault(*t.error)) {
         LOG_ERROR("upload", "{}: write failed: {}", t.id, st.error().message);
       }
       t.discard = true;
@@ -1014,7 +1014,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     if (!e) return;
     if (out.error && !t.error) {
       t.error = FromError(*out.error);
-      if (t.error == TusError::kInternal) {
+      if (IsServerFault(*t.error)) {
         LOG_ERROR("upload", "{}: {}", t.id, out.error->message);
       }
     }
@@ -1473,7 +1473,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
       Request* rq = GetRequest(holder->get());
       if (!r) {
         rq->verdict = FromError(r.error());
-        if (rq->verdict == TusError::kInternal) {
+        if (IsServerFault(*rq->verdict)) {
           LOG_ERROR("upload", "create failed: {}", r.error().message);
         }
       } else {

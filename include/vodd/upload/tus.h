@@ -60,8 +60,14 @@ enum class TusError {
   kMethodNotAllowed,     // 405
   kNoSpace,              // 507 disk below the free-space floor
   kReadTimeout,          // 408 idle timeout while reading the body
+  kStorage,              // 500 a write or fdatasync failed (EIO…); logged
   kInternal,             // 500 anything unmapped; detail logged, not sent
 };
+
+// The server's own failures (5xx): their detail goes to the log.
+inline bool IsServerFault(TusError e) {
+  return e == TusError::kInternal || e == TusError::kStorage;
+}
 
 struct TusErrorInfo {
   int status;

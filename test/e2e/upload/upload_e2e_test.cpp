@@ -104,6 +104,7 @@ class Daemon {
     pid_ = -1;
   }
   bool Alive() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+  pid_t pid() const { return pid_; }
   std::string Base() const {
     return "http://127.0.0.1:" + std::to_string(port_);
   }
@@ -368,4 +369,82 @@ TEST_CASE(
   REQUIRE_FALSE(url.empty());
   CHECK(Sha256(data + "/uploads/" + IdFromUrl(url)) == Sha256(src));
   d.Kill(SIGTERM);
+}
+
+TEST_CASE(
+    "an fdatasync error on the upload file: 500 ERR_STORAGE, the offset stays, "
+    "the daemon serves on and the upload then finishes",
+    "[e2e][upload]") {
+  std::string dir = TempDir("eio");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { fs::remove_all(dir); }
+  } cleanup{dir};
+  std::string data = dir + "/data";
+  std::string src = dir + "/source.bin";
+  MakeFile(src, 8 * kMiB);
+  std::string bytes = ReadFile(src);
+  Daemon d(dir, data);
+  d.Start();
+  std::vector<std::string> auth = {"Tus-Resumable: 1.0.0",
+                                   "Authorization: Bearer " + d.CreateToken()};
+  auto headers = [&](std::vector<std::string> more) {
+    more.insert(more.end(), auth.begin(), auth.end());
+    return more;
+  };
+  auto patch = [&](int64_t from, int64_t n, const std::string& url) {
+    return Http("PATCH", url,
+                headers({"Content-Type: application/offset+octet-stream",
+                         "Upload-Offset: " + std::to_string(from)}),
+                bytes.substr(static_cast<size_t>(from), static_cast<size_t>(n)),
+                30);
+  };
+  auto created = Http("POST", d.Base() + "/files/",
+                      headers({"Upload-Length: " + std::to_string(8 * kMiB)}));
+  REQUIRE(created.status == 201);
+  std::string url = d.Base() + created.headers["location"];
+  std::string id = IdFromUrl(url);
+  REQUIRE(patch(0, 3 * kMiB, url).status == 204);
+
+  // Every fdatasync on this upload's file fails with EIO from now on: the
+  // early flushes' and the final one's.
+  std::string path = data + "/uploads/" + id;
+  std::string err_log = dir + "/strace.err";
+  pid_t tracer = fork();
+  if (tracer == 0) {
+    int fd = open(err_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    std::string target = std::to_string(d.pid());
+    execlp("strace", "strace", "-f", "-p", target.c_str(), "-P", path.c_str(),
+           "-e", "trace=fdatasync", "-e", "inject=fdatasync:error=EIO", "-o",
+           (dir + "/strace.out").c_str(), nullptr);
+    _exit(127);
+  }
+  bool attached = false;
+  for (int i = 0; i < 200 && !attached; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    attached = ReadFile(err_log).find("attached") != std::string::npos;
+  }
+  INFO("strace: " << ReadFile(err_log));
+  REQUIRE(attached);
+
+  auto failed = patch(3 * kMiB, 3 * kMiB, url);
+  CHECK(failed.status == 500);
+  CHECK(failed.body.find("ERR_STORAGE") != std::string::npos);
+  auto head = Http("HEAD", url, headers({}));
+  CHECK(head.status == 200);
+  CHECK(head.headers["upload-offset"] == std::to_string(3 * kMiB));
+  CHECK(Http("GET", d.Base() + "/healthz").status == 200);
+  CHECK(ReadFile(dir + "/strace.out").find("(INJECTED)") != std::string::npos);
+
+  kill(tracer, SIGINT);  // strace detaches and leaves vodd running
+  waitpid(tracer, nullptr, 0);
+  CHECK(d.Alive());
+  auto rest = patch(3 * kMiB, 5 * kMiB, url);
+  CHECK(rest.status == 204);
+  CHECK(rest.headers["upload-offset"] == std::to_string(8 * kMiB));
+  CHECK(Sha256(path) == Sha256(src));
+  CHECK(Query(data + "/db/catalog.db", "SELECT count(*) FROM jobs") == 1);
+  std::string metrics = Http("GET", d.Base() + "/metrics").body;
+  CHECK(metrics.find("ERR_STORAGE") != std::string::npos);
 }

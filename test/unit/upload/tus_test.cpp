@@ -150,7 +150,11 @@ TEST_CASE("tus error table", "[unit][upload]") {
     CHECK(Info(e).status >= 400);
   }
   CHECK(FromError({vodd::ErrorCode::kNoSpace, ""}) == TusError::kNoSpace);
-  CHECK(FromError({vodd::ErrorCode::kIo, ""}) == TusError::kInternal);
+  CHECK(FromError({vodd::ErrorCode::kIo, ""}) == TusError::kStorage);
+  CHECK(Info(TusError::kStorage).status == 500);
+  CHECK(FromError({vodd::ErrorCode::kInternal, ""}) == TusError::kInternal);
+  CHECK(IsServerFault(TusError::kStorage));
+  CHECK_FALSE(IsServerFault(TusError::kNoSpace));
 }
 
 TEST_CASE("API tokens", "[unit][upload]") {
