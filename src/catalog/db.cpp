@@ -6,18 +6,39 @@
 
 namespace vodd::catalog {
 
-Status Db::ErrorStatus(int rc, std::string_view what) const {
-  ErrorCode code = ErrorCode::kIo;
-  int primary = rc & 0xff;
-  if (primary == SQLITE_CONSTRAINT) code = ErrorCode::kConflict;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-    code = ErrorCode::kLocked;
-  if (primary == SQLITE_FULL) code = ErrorCode::kNoSpace;
-  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
-    code = ErrorCode::kDataLoss;
-  if (primary == SQLITE_READONLY || primary == SQLITE_PERM) {
-    code = ErrorCode::kPermissionDenied;
+namespace {
+
+// What an SQLite result code means to callers: only the disk's own failures
+// are kIo (upload answers them as a storage error); a bad statement or a
+// library misuse is a bug (kInternal).
+ErrorCode CodeFor(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return ErrorCode::kConflict;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return ErrorCode::kLocked;
+    case SQLITE_FULL:
+      return ErrorCode::kNoSpace;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return ErrorCode::kDataLoss;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return ErrorCode::kPermissionDenied;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+      return ErrorCode::kIo;
+    default:
+      return ErrorCode::kInternal;
   }
+}
+
+}  // namespace
+
+Status Db::ErrorStatus(int rc, std::string_view what) const {
+  ErrorCode code = CodeFor(rc);
   return MakeError(code, fmt::format("sqlite {}: {} ({})", what,
                                      db_ ? sqlite3_errmsg(db_.get()) : "",
                                      sqlite3_errstr(rc)));
@@ -101,15 +122,9 @@ Result<bool> Stmt::Step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3* db = sqlite3_db_handle(stmt_.get());
-  ErrorCode code = ErrorCode::kIo;
-  int primary = rc & 0xff;
-  if (primary == SQLITE_CONSTRAINT) code = ErrorCode::kConflict;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-    code = ErrorCode::kLocked;
-  if (primary == SQLITE_FULL) code = ErrorCode::kNoSpace;
-  return MakeError(
-      code, fmt::format("sqlite step \"{}\": {}", sqlite3_sql(stmt_.get()),
-                        sqlite3_errmsg(db)));
+  return MakeError(CodeFor(rc),
+                   fmt::format("sqlite step \"{}\": {}",
+                               sqlite3_sql(stmt_.get()), sqlite3_errmsg(db)));
 }
 
 Status Stmt::Run() {
