@@ -198,16 +198,19 @@ Status FileSink::Write(const std::vector<std::string_view>& pieces) {
   // A request with a checksum may still be discarded, so it never checkpoints.
   if (!sum_ && o_.checkpoint_bytes > 0 &&
       pos_ - synced_ >= o_.checkpoint_bytes) {
-    if (int err = WaitEarlyFlush())
+    if (int err = Sync())
       return fail(ErrnoError(err, "fdatasync " + o_.path).value());
-    if (fdatasync(fd_) != 0)
-      return fail(ErrnoError(errno, "fdatasync " + o_.path).value());
     synced_ = flushed_ = pos_;
     if (o_.on_checkpoint) o_.on_checkpoint(pos_);
   } else if (pos_ - flushed_ >= kEarlyFlushBytes) {
     StartEarlyFlush();
   }
   return Ok();
+}
+
+int FileSink::Sync() {
+  if (int err = WaitEarlyFlush()) return err;
+  return fdatasync(fd_) == 0 ? 0 : errno;
 }
 
 int FileSink::WaitEarlyFlush() {
@@ -269,11 +272,8 @@ FileSink::Outcome FileSink::Finish(bool discard) {
     }
     pos_ = o_.start_offset;
   }
-  if (int early_error = WaitEarlyFlush()) {
-    out.error = ErrnoError(early_error, "fdatasync " + o_.path).value();
-    out.durable_offset = synced_;
-  } else if (fdatasync(fd_) != 0) {
-    out.error = ErrnoError(errno, "fdatasync " + o_.path).value();
+  if (int err = Sync()) {
+    out.error = ErrnoError(err, "fdatasync " + o_.path).value();
     out.durable_offset = synced_;
   } else {
     synced_ = pos_;

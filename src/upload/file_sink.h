@@ -64,6 +64,9 @@ class FileSink {
   void StartEarlyFlush();
   // Waits for a running early flush; returns the errno any of them met.
   int WaitEarlyFlush();
+  // Makes everything written durable: the early flushes' error, or
+  // fdatasync's; 0 when both succeeded.
+  int Sync();
   struct EarlyFlush;
   Options o_;
   int fd_ = -1;
