@@ -33,6 +33,7 @@
 #include <mutex>
 
 #include <fmt/format.h>
+#include <glib-unix.h>
 
 #include "file_sink.h"
 #include "io_thread.h"
@@ -186,6 +187,7 @@ struct Direct {
   glib::SourcePtr watch;              // readable/writable source
   int64_t remaining = 0;              // body bytes still to read
   bool keep_alive = true;
+  int fd = -1;  // the socket under `base`, for a child-less read watch
   // The block being filled (from BlockPool). Its bytes start at `skew`, the
   // file offset modulo the page size, so memory and file pages line up.
   char* block = nullptr;
@@ -730,6 +732,9 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
       d->base = base ? glib::Adopt(base) : glib::Ref(d->stolen.get());
       d->in = g_io_stream_get_input_stream(d->stolen.get());
       d->out = g_io_stream_get_output_stream(d->base.get());
+      if (G_IS_SOCKET_CONNECTION(d->base.get()))
+        d->fd = g_socket_get_fd(
+            g_socket_connection_get_socket(G_SOCKET_CONNECTION(d->base.get())));
     }
     d->remaining = length;
     d->keep_alive = !close;
@@ -762,19 +767,38 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
     return G_SOURCE_CONTINUE;
   }
 
+  static gboolean OnDirectFd(gint, GIOCondition, gpointer data) noexcept {
+    return OnDirectReady(nullptr, data);
+  }
+
+  // Watches the taken-over connection for readable (or writable) with a
+  // source that never blocks around its dispatch (the callback never
+  // iterates the context). A blocked source removes and re-adds its poll fd
+  // and signals the context's wakeup fd. Readable is watched on the socket
+  // fd itself: the pollable stream's source has a socket child source that
+  // GLib still blocks and unblocks (four eventfd writes, an extra read and
+  // an extra poll per 64 KiB read), and without it vodd spent 42–46 instead
+  // of 49–52 CPU ticks on a 512 MiB upload (three interleaved rounds). The
+  // fd is only watched after a read heard EAGAIN, so libsoup's buffer in
+  // front of it is empty by then.
   void Watch(Transfer& t, bool write) {
     Direct& d = *t.direct;
-    GSource* src = write ? g_pollable_output_stream_create_source(
-                               G_POLLABLE_OUTPUT_STREAM(d.out), nullptr)
-                         : g_pollable_input_stream_create_source(
-                               G_POLLABLE_INPUT_STREAM(d.in), nullptr);
-    g_source_set_callback(src, G_SOURCE_FUNC(&Impl::OnDirectReady), &t,
-                          nullptr);
-    // The callback never iterates the context. Without this GLib blocks and
-    // unblocks the source (and its socket child) around every dispatch,
-    // and each of those removes or re-adds the poll fd and signals the
-    // context's wakeup fd: five to seven extra syscalls and one extra poll
-    // round per 64 KiB read.
+    GSource* src = nullptr;
+    if (write) {
+      src = g_pollable_output_stream_create_source(
+          G_POLLABLE_OUTPUT_STREAM(d.out), nullptr);
+      g_source_set_callback(src, G_SOURCE_FUNC(&Impl::OnDirectReady), &t,
+                            nullptr);
+    } else if (d.fd >= 0) {
+      src = g_unix_fd_source_new(
+          d.fd, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR));
+      g_source_set_callback(src, G_SOURCE_FUNC(&Impl::OnDirectFd), &t, nullptr);
+    } else {
+      src = g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(d.in),
+                                                  nullptr);
+      g_source_set_callback(src, G_SOURCE_FUNC(&Impl::OnDirectReady), &t,
+                            nullptr);
+    }
     g_source_set_can_recurse(src, TRUE);
     g_source_attach(src, ctx);
     d.watch.reset(src);
