@@ -4,7 +4,8 @@
 // 1080p30 a+v source planned to 1080/720/480, 4 s segments, 2 s GOP:
 //
 //   filesrc location=SRC ! decodebin name=d
-//   d. ! queue ! videoconvert ! videoflip video-direction=auto ! videorate
+//   d. ! queue ! videoconvert ! deinterlace method=yadif fields=top
+//      ! videoflip video-direction=auto ! videorate
 //      ! video/x-raw,framerate=30/1 ! tee name=t
 //   t. ! queue ! videoscale method=lanczos ! videoconvert
 //      ! video/x-raw,format=I420,width=1920,height=1080,pixel-aspect-ratio=1/1,
@@ -262,6 +263,15 @@ Status BuildVideoBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
                         GstElement*& grid, std::vector<GstElement*>& sinks) {
   TRY_ASSIGN(GstElement * q, AddElement(bin, "queue", "video_in"));
   TRY_ASSIGN(GstElement * convert, AddElement(bin, "videoconvert"));
+  // Interlaced sources (1080i broadcast masters, DV, MPEG-2 from tape) are
+  // deinterlaced frame for frame: one progressive frame per interlaced one,
+  // so the planned frame rate and GOP stay the probe's. Progressive frames
+  // pass through untouched (mode auto follows the caps and, for "mixed"
+  // streams, each buffer's flags). yadif interpolates from both fields of
+  // the neighbouring frames, where the default (linear) only doubles lines.
+  TRY_ASSIGN(GstElement * deint, AddElement(bin, "deinterlace"));
+  gst_util_set_object_arg(G_OBJECT(deint), "method", "yadif");
+  gst_util_set_object_arg(G_OBJECT(deint), "fields", "top");
   TRY_ASSIGN(GstElement * flip, AddElement(bin, "videoflip"));
   gst_util_set_object_arg(G_OBJECT(flip), "video-direction", "auto");
   TRY_ASSIGN(GstElement * rate, AddElement(bin, "videorate"));
@@ -269,7 +279,7 @@ Status BuildVideoBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
              AddCaps(bin, fmt::format("video/x-raw,framerate={}/{}",
                                       plan.fps_num, plan.fps_den)));
   TRY_ASSIGN(GstElement * tee, AddElement(bin, "tee"));
-  TRY(LinkChain({q, convert, flip, rate, fps, tee}));
+  TRY(LinkChain({q, convert, deint, flip, rate, fps, tee}));
   head = q;
   grid = fps;
   const guint fragment_ms = guint(plan.segment_seconds * 1000);
