@@ -320,11 +320,16 @@ Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
   TRY_ASSIGN(
       GstElement * raw,
       AddCaps(bin, fmt::format("audio/x-raw,rate={},channels=2", kAudioRate)));
+  // Silence where the source has no audio: before its first sample (audio
+  // that starts after the video) and in gaps (a broadcast capture's
+  // discontinuities), so the track stays on the video's timeline
+  // (ToRunningTime puts it there).
+  TRY_ASSIGN(GstElement * fill, AddElement(bin, "audiorate"));
   TRY_ASSIGN(GstElement * enc, AddElement(bin, "voaacenc"));
   g_object_set(enc, "bitrate", gint(plan.audio_bitrate_kbps * 1000), nullptr);
   TRY_ASSIGN(auto mux_sink,
              AddMuxSink(bin, guint(plan.segment_seconds * 1000)));
-  TRY(LinkChain({q, convert, resample, raw, enc, mux_sink.first}));
+  TRY(LinkChain({q, convert, resample, raw, fill, enc, mux_sink.first}));
   head = q;
   sink = mux_sink.second;
   return Ok();
@@ -341,6 +346,58 @@ Error BusError(GstMessage* msg) {
            dbg ? dbg.get() : "");
   return Error{ErrorCode::kMedia,
                fmt::format("media error: {}", glib::ErrorMessage(err.get()))};
+}
+
+// On the audio branch's first queue: puts the audio on the pipeline's
+// running time. Every SEGMENT becomes a plain [0, ∞) segment and every
+// buffer's PTS its running time under the segment it came with. Each
+// rendition has its own single-track mp4mux, which starts its track at the
+// first buffer's time, so audio that starts after the video (0.4 s in a
+// broadcast TS, an MP4 edit list that delays the audio) came out starting
+// at 0 anyway: early by that much. Now the gap before the first sample is
+// a gap at the start of a [0, ∞) segment, which audiorate fills with
+// silence. The video needs no such probe: its first frame is at running
+// time 0 (decoders start at the segment's start) or videorate fills from
+// the segment's start with the first frame (a TS whose audio comes first).
+GstPadProbeReturn ToRunningTime(GstPad*, GstPadProbeInfo* info,
+                                gpointer user_data) noexcept {
+  auto* segment = static_cast<GstSegment*>(user_data);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!GST_BUFFER_PTS_IS_VALID(buf) || segment->format != GST_FORMAT_TIME)
+      return GST_PAD_PROBE_OK;
+    const guint64 rt = gst_segment_to_running_time(segment, GST_FORMAT_TIME,
+                                                   GST_BUFFER_PTS(buf));
+    if (rt == GST_CLOCK_TIME_NONE) return GST_PAD_PROBE_DROP;  // clipped
+    buf = gst_buffer_make_writable(buf);
+    GST_BUFFER_PTS(buf) = rt;
+    GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+    GST_PAD_PROBE_INFO_DATA(info) = buf;
+    return GST_PAD_PROBE_OK;
+  }
+  GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) != GST_EVENT_SEGMENT) return GST_PAD_PROBE_OK;
+  gst_event_copy_segment(ev, segment);
+  if (segment->format != GST_FORMAT_TIME) return GST_PAD_PROBE_OK;
+  GstSegment plain;
+  gst_segment_init(&plain, GST_FORMAT_TIME);
+  GstEvent* out = gst_event_new_segment(&plain);
+  gst_event_set_seqnum(out, gst_event_get_seqnum(ev));
+  gst_event_unref(ev);
+  GST_PAD_PROBE_INFO_DATA(info) = out;
+  return GST_PAD_PROBE_OK;
+}
+
+void AddRunningTimeProbe(GstElement* queue) {
+  auto pad = Adopt(gst_element_get_static_pad(queue, "src"));
+  auto* segment = gst_segment_new();
+  gst_segment_init(segment, GST_FORMAT_TIME);
+  gst_pad_add_probe(pad.get(),
+                    GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER |
+                                    GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    ToRunningTime, segment, [](gpointer p) {
+                      gst_segment_free(static_cast<GstSegment*>(p));
+                    });
 }
 
 // Chunk mode (GraphOptions::range): which decoded frames reach the encoders.
@@ -569,6 +626,7 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
   if (with_audio) {
     GstElement* sink = nullptr;
     TRY(BuildAudioBranch(bin, plan, links.audio_in, sink));
+    AddRunningTimeProbe(links.audio_in);
     catalog::Rendition r;
     r.name = "a0";
     r.kind = "audio";

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -487,6 +488,18 @@ TEST_CASE(
   CheckAll(t);
 }
 
+// init.mp4 + every segment of a rendition as one playable file.
+std::string JoinRendition(const Transcoded& t, const catalog::Rendition& r) {
+  const std::string rdir = t.dir + "/" + r.name;
+  bmff::Bytes all = ReadFile(rdir + "/init.mp4");
+  for (const auto& seg : r.segments) {
+    const auto b = ReadFile(fmt::format("{}/{}.m4s", rdir, seg.number));
+    all.insert(all.end(), b.begin(), b.end());
+  }
+  WriteFile(rdir + "/joined.mp4", all);
+  return rdir + "/joined.mp4";
+}
+
 // ffmpeg's idet on a file: {frames that look interlaced, progressive ones}.
 std::pair<int, int> FieldOrderCounts(const std::string& file) {
   auto r = RunCommand("ffmpeg -nostdin -hide_banner -i " + file +
@@ -525,15 +538,8 @@ TEST_CASE("transcode: an interlaced source comes out progressive, same rate",
   for (const auto& r : t.out.renditions) {
     if (r.kind != "video") continue;
     INFO("rendition " << r.name);
-    const std::string rdir = t.dir + "/" + r.name;
-    bmff::Bytes all = ReadFile(rdir + "/init.mp4");
-    for (const auto& seg : r.segments) {
-      const auto b = ReadFile(fmt::format("{}/{}.m4s", rdir, seg.number));
-      all.insert(all.end(), b.begin(), b.end());
-    }
-    WriteFile(rdir + "/joined.mp4", all);
     const auto [interlaced, progressive] =
-        FieldOrderCounts(rdir + "/joined.mp4");
+        FieldOrderCounts(JoinRendition(t, r));
     // Without the deinterlacer idet calls all 90 frames of every rung
     // interlaced; with it, at most 4 at 360p (idet's false positives
     // on testsrc2's sharp moving edges).
@@ -541,6 +547,77 @@ TEST_CASE("transcode: an interlaced source comes out progressive, same rate",
     CHECK(interlaced <= 9);
     CHECK(progressive >= 80);
   }
+}
+
+// Seconds from the start of a file to its first frame brighter than mid-grey.
+double FirstFlash(const std::string& file) {
+  auto r = RunCommand("ffmpeg -nostdin -v error -i " + file +
+                      " -an -vf signalstats,metadata=print:key=lavfi."
+                      "signalstats.YAVG:file=- -f null - 2>&1");
+  REQUIRE(r.status == 0);
+  double pts = -1;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    const auto at = line.find("pts_time:");
+    if (at != std::string::npos) pts = std::stod(line.substr(at + 9));
+    const auto y = line.find("YAVG=");
+    if (y != std::string::npos && std::stod(line.substr(y + 5)) > 128)
+      return pts;
+  }
+  FAIL("no flash in " << file);
+  return -1;
+}
+
+// Seconds from the start of a file's decoded audio to its first loud sample.
+double FirstBeep(const std::string& file) {
+  const std::string raw = file + ".s16";
+  auto r = RunCommand("ffmpeg -nostdin -v error -y -i " + file +
+                      " -ac 1 -ar 48000 -f s16le " + raw + " 2>&1");
+  REQUIRE(r.status == 0);
+  const auto pcm = ReadFile(raw);
+  for (size_t i = 0; i + 1 < pcm.size(); i += 2) {
+    const int16_t v = int16_t(uint16_t(pcm[i]) | uint16_t(pcm[i + 1]) << 8);
+    if (std::abs(int(v)) > 4000) return double(i / 2) / 48000.0;
+  }
+  FAIL("no beep in " << file);
+  return -1;
+}
+
+TEST_CASE("transcode: audio that starts after the video stays in sync",
+          "[transcode]") {
+  // A white frame and a 1 kHz beep both at 2.0 s, and the audio stream
+  // starting 0.4 s after the video (its first 0.4 s cut): how broadcast
+  // captures and edited MP4s (an edit list) arrive. The noise keeps the TS
+  // large enough for tsdemux to estimate its duration (a 40 KB one probes
+  // without a duration).
+  const std::string container = GENERATE(as<std::string>{}, "ts", "mp4");
+  INFO("container " << container);
+  TempDir dir;
+  const std::string src = dir.path() + "/late_audio." + container;
+  auto made = RunCommand(
+      "ffmpeg -nostdin -v error -y -f lavfi "
+      "-i color=c=black:s=320x180:r=25:d=4 -f lavfi "
+      "-i \"aevalsrc='if(between(t,2,2.1),0.8*sin(2*PI*1000*t),0)':s=48000:"
+      "d=4\" -vf \"noise=alls=20:allf=t,"
+      "drawbox=c=white:t=fill:enable='between(t,2,2.03)'\" "
+      "-af atrim=start=0.4,asetpts=PTS-STARTPTS+0.4/TB "
+      "-c:v libx264 -preset ultrafast -g 25 -c:a aac -b:a 96k " +
+      src + " 2>&1");
+  INFO(made.out);
+  REQUIRE(made.status == 0);
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  CheckAll(t);  // both tracks start at 0 and last the source's 4 s
+  double flash = -1, beep = -1;
+  for (const auto& r : t.out.renditions) {
+    if (r.kind == "video" && flash < 0) flash = FirstFlash(JoinRendition(t, r));
+    if (r.kind == "audio") beep = FirstBeep(JoinRendition(t, r));
+  }
+  INFO("flash at " << flash << " s, beep at " << beep << " s");
+  CHECK(std::abs(flash - 2.0) <= 0.04);
+  // The AAC encoder's priming (1024 samples, 21 ms) comes first in the
+  // decoded audio. Without audiorate the beep came 0.35 s early in both
+  // containers; with audiorate but without the running-time probe, in MP4.
+  CHECK(std::abs(beep - flash) <= 0.06);
 }
 
 TEST_CASE("transcode: 120 fps is capped to 60, 60 fps kept", "[transcode]") {
