@@ -376,6 +376,20 @@ GstPadProbeReturn ToRunningTime(GstPad*, GstPadProbeInfo* info,
     return GST_PAD_PROBE_OK;
   }
   GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) == GST_EVENT_GAP) {  // a timestamp like a buffer's
+    GstClockTime ts = GST_CLOCK_TIME_NONE, duration = GST_CLOCK_TIME_NONE;
+    gst_event_parse_gap(ev, &ts, &duration);
+    const guint64 rt =
+        segment->format == GST_FORMAT_TIME
+            ? gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts)
+            : GST_CLOCK_TIME_NONE;
+    if (rt == GST_CLOCK_TIME_NONE) return GST_PAD_PROBE_DROP;
+    GstEvent* out = gst_event_new_gap(rt, duration);
+    gst_event_set_seqnum(out, gst_event_get_seqnum(ev));
+    gst_event_unref(ev);
+    GST_PAD_PROBE_INFO_DATA(info) = out;
+    return GST_PAD_PROBE_OK;
+  }
   if (GST_EVENT_TYPE(ev) != GST_EVENT_SEGMENT) return GST_PAD_PROBE_OK;
   gst_event_copy_segment(ev, segment);
   if (segment->format != GST_FORMAT_TIME) return GST_PAD_PROBE_OK;

@@ -1,8 +1,12 @@
 // Catalog rows for tests that publish a version by hand: a video rendition
 // with every field PublishVersion needs. Tests override what they assert on.
+// And the reverse: a published rendition's files joined into one MP4.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <utility>
 
@@ -26,6 +30,22 @@ inline catalog::Rendition VideoRendition(std::string name, int width,
   r.init_size = 700;
   r.init_hash = "init";
   return r;
+}
+
+// Writes init.mp4 and every segment of rendition `r` (under out_dir/r.name)
+// to `path`, one after the other: a file ffmpeg/ffprobe play as a whole.
+inline void JoinRendition(const std::string& out_dir,
+                          const catalog::Rendition& r,
+                          const std::string& path) {
+  const std::string dir = out_dir + "/" + r.name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  auto append = [&](const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    out << in.rdbuf();
+  };
+  append(dir + "/init.mp4");
+  for (const auto& s : r.segments)
+    append(fmt::format("{}/{}.m4s", dir, s.number));
 }
 
 }  // namespace vodd::test

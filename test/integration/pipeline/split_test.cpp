@@ -18,6 +18,7 @@
 #include <future>
 #include <string>
 
+#include "support/media_fixture.h"
 #include "support/test_util.h"
 #include "vodd/pipeline/bmff.h"
 #include "vodd/pipeline/media.h"
@@ -155,16 +156,8 @@ SplitRun Split(const Dir& dir, const std::string& src,
 
 // init + every segment of a rendition, as one file.
 std::string Concat(const Encoded& e, const catalog::Rendition& r) {
-  const std::string rdir = e.dir + "/" + r.name;
-  bmff::Bytes all = Slurp(rdir + "/init.mp4");
-  for (const auto& s : r.segments) {
-    const auto b = Slurp(fmt::format("{}/{}.m4s", rdir, s.number));
-    all.insert(all.end(), b.begin(), b.end());
-  }
   const std::string path = e.dir + "/" + r.name + ".mp4";
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(all.data()),
-             std::streamsize(all.size()));
+  test::JoinRendition(e.dir, r, path);
   return path;
 }
 

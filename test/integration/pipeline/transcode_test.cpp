@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "support/media_fixture.h"
 #include "support/test_util.h"
 #include "vodd/pipeline/bmff.h"
 #include "vodd/pipeline/media.h"
@@ -490,14 +491,9 @@ TEST_CASE(
 
 // init.mp4 + every segment of a rendition as one playable file.
 std::string JoinRendition(const Transcoded& t, const catalog::Rendition& r) {
-  const std::string rdir = t.dir + "/" + r.name;
-  bmff::Bytes all = ReadFile(rdir + "/init.mp4");
-  for (const auto& seg : r.segments) {
-    const auto b = ReadFile(fmt::format("{}/{}.m4s", rdir, seg.number));
-    all.insert(all.end(), b.begin(), b.end());
-  }
-  WriteFile(rdir + "/joined.mp4", all);
-  return rdir + "/joined.mp4";
+  const std::string path = t.dir + "/" + r.name + "/joined.mp4";
+  test::JoinRendition(t.dir, r, path);
+  return path;
 }
 
 // ffmpeg's idet on a file: {frames that look interlaced, progressive ones}.
