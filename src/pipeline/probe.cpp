@@ -5,9 +5,11 @@
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -141,6 +143,80 @@ Status PrerollCheck(const char* uri, int timeout_s) {
   return result;
 }
 
+// The span of a file's timestamps, read once through parsebin without
+// decoding: for sources whose demuxer cannot tell the duration (tsdemux
+// estimates it from the bitrate, and a TS of a few tens of KB is too small
+// for that). Returns 0 when no stream had a timestamp.
+struct Span {
+  std::mutex mutex;
+  GstClockTime first = GST_CLOCK_TIME_NONE, end = 0;
+};
+
+GstPadProbeReturn OnParsedBuffer(GstPad*, GstPadProbeInfo* info,
+                                 gpointer data) noexcept {
+  auto* span = static_cast<Span*>(data);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstClockTime ts =
+      GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
+  if (ts == GST_CLOCK_TIME_NONE) return GST_PAD_PROBE_OK;
+  GstClockTime end =
+      ts + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+  std::lock_guard<std::mutex> lock(span->mutex);
+  if (span->first == GST_CLOCK_TIME_NONE || ts < span->first) span->first = ts;
+  span->end = std::max(span->end, end);
+  return GST_PAD_PROBE_OK;
+}
+
+void OnParsedPad(GstElement* parsebin, GstPad* pad, gpointer data) noexcept {
+  auto parent = Adopt(gst_element_get_parent(parsebin));
+  GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+  if (!parent || !sink) return;
+  g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+  gst_bin_add(GST_BIN(parent.get()), sink);
+  auto sink_pad = Adopt(gst_element_get_static_pad(sink, "sink"));
+  gst_pad_add_probe(sink_pad.get(), GST_PAD_PROBE_TYPE_BUFFER, OnParsedBuffer,
+                    data, nullptr);
+  gst_element_sync_state_with_parent(sink);
+  gst_pad_link(pad, sink_pad.get());
+}
+
+Result<int64_t> MeasureDurationMs(const std::string& path, int timeout_s) {
+  auto pipeline = glib::AdoptFloating(gst_pipeline_new(nullptr));
+  GstElement* src = gst_element_factory_make("filesrc", nullptr);
+  GstElement* parse = gst_element_factory_make("parsebin", nullptr);
+  if (!src || !parse) {
+    if (src) gst_object_unref(src);
+    if (parse) gst_object_unref(parse);
+    return MakeError(ErrorCode::kUnsupported, "GStreamer element 'parsebin'");
+  }
+  g_object_set(src, "location", path.c_str(), nullptr);
+  gst_bin_add_many(GST_BIN(pipeline.get()), src, parse, nullptr);
+  gst_element_link(src, parse);
+  Span span;
+  g_signal_connect(parse, "pad-added", G_CALLBACK(OnParsedPad), &span);
+  auto bus = Adopt(gst_element_get_bus(pipeline.get()));
+  gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
+  auto msg = AdoptMini(gst_bus_timed_pop_filtered(
+      bus.get(), GstClockTime(timeout_s) * GST_SECOND,
+      GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
+  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  if (!msg) {
+    return MakeError(ErrorCode::kTimeout,
+                     fmt::format("probing took over {} s", timeout_s));
+  }
+  if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ERROR) {
+    GError* raw = nullptr;
+    gst_message_parse_error(msg.get(), &raw, nullptr);
+    glib::ErrorPtr err(raw);
+    return MakeError(
+        ErrorCode::kMedia,
+        fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
+  }
+  std::lock_guard<std::mutex> lock(span.mutex);
+  if (span.first == GST_CLOCK_TIME_NONE) return int64_t{0};
+  return int64_t((span.end - span.first) / GST_MSECOND);
+}
+
 }  // namespace
 
 Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
@@ -238,6 +314,9 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
   if (!r.video && !r.audio) {
     return MakeError(ErrorCode::kMedia,
                      "not playable media: no audio or video stream");
+  }
+  if (r.duration_ms <= 0) {
+    TRY_ASSIGN(r.duration_ms, MeasureDurationMs(path, std::max(1, timeout_s)));
   }
   if (r.duration_ms <= 0) {
     return MakeError(ErrorCode::kMedia, "not playable media: no duration");

@@ -646,6 +646,32 @@ TEST_CASE(
   CHECK(out.error().message.find("truncated") != std::string::npos);
 }
 
+TEST_CASE("probe: a TS too small for tsdemux's duration estimate still plays",
+          "[probe]") {
+  // 4 s of black and silence: ~39 KB, and GstDiscoverer reports no duration
+  // for it (a 385 KB TS of the same length has one). The probe then reads
+  // the span of its timestamps instead of failing "no duration".
+  TempDir dir;
+  const std::string src = dir.path() + "/tiny.ts";
+  auto made = RunCommand(
+      "ffmpeg -nostdin -v error -y -f lavfi -i "
+      "color=c=black:s=320x180:r=25:d=4 "
+      "-f lavfi -i aevalsrc=0:s=48000:d=4 "
+      "-c:v libx264 -preset ultrafast -g 25 -c:a aac -b:a 96k " +
+      src + " 2>&1");
+  INFO(made.out);
+  REQUIRE(made.status == 0);
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  CHECK(std::abs(t.probe.duration_ms - 4000) <= 100);
+  REQUIRE(t.out.renditions.size() == 2);  // 180p and the audio
+  for (const auto& r : t.out.renditions) {
+    INFO("rendition " << r.name);
+    int64_t ticks = 0;
+    for (const auto& seg : r.segments) ticks += seg.duration;
+    CHECK(std::abs(double(ticks) / double(r.timescale) - 4.0) <= 0.1);
+  }
+}
+
 TEST_CASE("probe: files that are not media fail with a reason", "[probe]") {
   TempDir dir;
   SECTION("truncated file whose moov was at the end") {
