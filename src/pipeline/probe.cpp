@@ -104,6 +104,33 @@ Status CheckMp4Index(const std::string& path) {
   return missing("its millionth top-level box");
 }
 
+Error ProbeTimeout(int timeout_s) {
+  return Error{ErrorCode::kTimeout,
+               fmt::format("probing took over {} s", timeout_s)};
+}
+
+// Takes `pipeline` to `state`, waits for `done` or an ERROR on its bus, and
+// stops it. No message within the timeout is a timeout, an ERROR is the
+// source's fault (with the element's own reason; a failing state change
+// posts one too, so the bus decides).
+Status RunUntil(GstElement* pipeline, GstState state, GstMessageType done,
+                int timeout_s) {
+  auto bus = Adopt(gst_element_get_bus(pipeline));
+  gst_element_set_state(pipeline, state);
+  auto msg = AdoptMini(gst_bus_timed_pop_filtered(
+      bus.get(), GstClockTime(timeout_s) * GST_SECOND,
+      GstMessageType(GST_MESSAGE_ERROR | done)));
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  if (!msg) return tl::unexpected(ProbeTimeout(timeout_s));
+  if (GST_MESSAGE_TYPE(msg.get()) != GST_MESSAGE_ERROR) return Ok();
+  GError* raw = nullptr;
+  gst_message_parse_error(msg.get(), &raw, nullptr);
+  glib::ErrorPtr err(raw);
+  return MakeError(
+      ErrorCode::kMedia,
+      fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
+}
+
 // Prerolls `playbin` (every stream into a fakesink) and returns the first
 // error. GstDiscoverer alone sometimes misses the error that a damaged file
 // posts and runs into its timeout instead (seen with MP4s cut before their
@@ -121,26 +148,8 @@ Status PrerollCheck(const char* uri, int timeout_s) {
     g_object_set(playbin.get(), prop, sink, nullptr);
   }
   g_object_set(playbin.get(), "uri", uri, nullptr);
-  auto bus = Adopt(gst_element_get_bus(playbin.get()));
-  Status result = Ok();
-  // A failing state change also posts its error, so the bus decides.
-  gst_element_set_state(playbin.get(), GST_STATE_PAUSED);
-  auto msg = AdoptMini(gst_bus_timed_pop_filtered(
-      bus.get(), GstClockTime(timeout_s) * GST_SECOND,
-      GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE)));
-  if (!msg) {
-    result = MakeError(ErrorCode::kTimeout,
-                       fmt::format("probing took over {} s", timeout_s));
-  } else if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ERROR) {
-    GError* raw = nullptr;
-    gst_message_parse_error(msg.get(), &raw, nullptr);
-    glib::ErrorPtr err(raw);
-    result = MakeError(
-        ErrorCode::kMedia,
-        fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
-  }
-  gst_element_set_state(playbin.get(), GST_STATE_NULL);
-  return result;
+  return RunUntil(playbin.get(), GST_STATE_PAUSED, GST_MESSAGE_ASYNC_DONE,
+                  timeout_s);
 }
 
 // The span of a file's timestamps, read once through parsebin without
@@ -194,24 +203,7 @@ Result<int64_t> MeasureDurationMs(const std::string& path, int timeout_s) {
   gst_element_link(src, parse);
   Span span;
   g_signal_connect(parse, "pad-added", G_CALLBACK(OnParsedPad), &span);
-  auto bus = Adopt(gst_element_get_bus(pipeline.get()));
-  gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
-  auto msg = AdoptMini(gst_bus_timed_pop_filtered(
-      bus.get(), GstClockTime(timeout_s) * GST_SECOND,
-      GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
-  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-  if (!msg) {
-    return MakeError(ErrorCode::kTimeout,
-                     fmt::format("probing took over {} s", timeout_s));
-  }
-  if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ERROR) {
-    GError* raw = nullptr;
-    gst_message_parse_error(msg.get(), &raw, nullptr);
-    glib::ErrorPtr err(raw);
-    return MakeError(
-        ErrorCode::kMedia,
-        fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
-  }
+  TRY(RunUntil(pipeline.get(), GST_STATE_PLAYING, GST_MESSAGE_EOS, timeout_s));
   std::lock_guard<std::mutex> lock(span.mutex);
   if (span.first == GST_CLOCK_TIME_NONE) return int64_t{0};
   return int64_t((span.end - span.first) / GST_MSECOND);
@@ -251,8 +243,7 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
     case GST_DISCOVERER_OK:
       break;
     case GST_DISCOVERER_TIMEOUT:
-      return MakeError(ErrorCode::kTimeout,
-                       fmt::format("probing took over {} s", timeout_s));
+      return tl::unexpected(ProbeTimeout(timeout_s));
     case GST_DISCOVERER_MISSING_PLUGINS:
       return MakeError(ErrorCode::kMedia,
                        "not playable media: a codec or container "

@@ -65,9 +65,20 @@ struct SourceSpec {
   std::string extra;  // more output options
 };
 
+// dir/name made by `ffmpeg -nostdin -v error -y ARGS dir/name`.
+std::string FfmpegSource(const TempDir& dir, const std::string& name,
+                         const std::string& args) {
+  const std::string path = dir.path() + "/" + name;
+  const std::string cmd =
+      "ffmpeg -nostdin -v error -y " + args + " " + path + " 2>&1";
+  auto r = RunCommand(cmd);
+  INFO(cmd << "\n" << r.out);
+  REQUIRE(r.status == 0);
+  return path;
+}
+
 std::string MakeSource(const TempDir& dir, const SourceSpec& s) {
-  const std::string path = dir.path() + "/" + s.name;
-  std::string cmd = "ffmpeg -nostdin -v error -y";
+  std::string cmd;
   if (s.video) {
     // testsrc2 rounds odd sizes down, so scale after it.
     cmd += fmt::format(" -f lavfi -i testsrc2=size={}x{}:rate={}:duration={}",
@@ -85,11 +96,7 @@ std::string MakeSource(const TempDir& dir, const SourceSpec& s) {
         s.width, s.height, s.fps, s.pix_fmt);
   }
   if (s.audio) cmd += " -c:a aac -b:a 96k";
-  cmd += " " + s.extra + " " + path + " 2>&1";
-  auto r = RunCommand(cmd);
-  INFO(cmd << "\n" << r.out);
-  REQUIRE(r.status == 0);
-  return path;
+  return FfmpegSource(dir, s.name, cmd + " " + s.extra);
 }
 
 config::PipelineConfig SmallLadder() {
@@ -515,16 +522,12 @@ TEST_CASE("transcode: an interlaced source comes out progressive, same rate",
   TempDir dir;
   // 60 fields/s woven into 30 top-field-first frames/s and coded as
   // interlaced MPEG-2 in MPEG-TS: what a 1080i broadcast or tape master is.
-  const std::string src = dir.path() + "/interlaced.ts";
-  auto made = RunCommand(
-      "ffmpeg -nostdin -v error -y -f lavfi "
-      "-i testsrc2=size=640x360:rate=60:duration=3 -f lavfi "
+  const std::string src = FfmpegSource(
+      dir, "interlaced.ts",
+      "-f lavfi -i testsrc2=size=640x360:rate=60:duration=3 -f lavfi "
       "-i sine=frequency=440:sample_rate=48000:duration=3 "
       "-vf interlace=scan=tff -c:v mpeg2video -flags +ilme+ildct -top 1 "
-      "-b:v 6M -c:a mp2 " +
-      src + " 2>&1");
-  INFO(made.out);
-  REQUIRE(made.status == 0);
+      "-b:v 6M -c:a mp2");
   const auto [src_interlaced, src_progressive] = FieldOrderCounts(src);
   REQUIRE(src_interlaced > 80);  // of 90 frames
   auto t = TranscodeFile(dir, src, SmallLadder());
@@ -589,18 +592,15 @@ TEST_CASE("transcode: audio that starts after the video stays in sync",
   const std::string container = GENERATE(as<std::string>{}, "ts", "mp4");
   INFO("container " << container);
   TempDir dir;
-  const std::string src = dir.path() + "/late_audio." + container;
-  auto made = RunCommand(
-      "ffmpeg -nostdin -v error -y -f lavfi "
+  const std::string src = FfmpegSource(
+      dir, "late_audio." + container,
+      "-f lavfi "
       "-i color=c=black:s=320x180:r=25:d=4 -f lavfi "
       "-i \"aevalsrc='if(between(t,2,2.1),0.8*sin(2*PI*1000*t),0)':s=48000:"
       "d=4\" -vf \"noise=alls=20:allf=t,"
       "drawbox=c=white:t=fill:enable='between(t,2,2.03)'\" "
       "-af atrim=start=0.4,asetpts=PTS-STARTPTS+0.4/TB "
-      "-c:v libx264 -preset ultrafast -g 25 -c:a aac -b:a 96k " +
-      src + " 2>&1");
-  INFO(made.out);
-  REQUIRE(made.status == 0);
+      "-c:v libx264 -preset ultrafast -g 25 -c:a aac -b:a 96k ");
   auto t = TranscodeFile(dir, src, SmallLadder());
   CheckAll(t);  // both tracks start at 0 and last the source's 4 s
   double flash = -1, beep = -1;
@@ -652,15 +652,12 @@ TEST_CASE("probe: a TS too small for tsdemux's duration estimate still plays",
   // for it (a 385 KB TS of the same length has one). The probe then reads
   // the span of its timestamps instead of failing "no duration".
   TempDir dir;
-  const std::string src = dir.path() + "/tiny.ts";
-  auto made = RunCommand(
-      "ffmpeg -nostdin -v error -y -f lavfi -i "
-      "color=c=black:s=320x180:r=25:d=4 "
-      "-f lavfi -i aevalsrc=0:s=48000:d=4 "
-      "-c:v libx264 -preset ultrafast -g 25 -c:a aac -b:a 96k " +
-      src + " 2>&1");
-  INFO(made.out);
-  REQUIRE(made.status == 0);
+  const std::string src =
+      FfmpegSource(dir, "tiny.ts",
+                   "-f lavfi -i "
+                   "color=c=black:s=320x180:r=25:d=4 "
+                   "-f lavfi -i aevalsrc=0:s=48000:d=4 "
+                   "-c:v libx264 -preset ultrafast -g 25 -c:a aac -b:a 96k ");
   auto t = TranscodeFile(dir, src, SmallLadder());
   CHECK(std::abs(t.probe.duration_ms - 4000) <= 100);
   REQUIRE(t.out.renditions.size() == 2);  // 180p and the audio
