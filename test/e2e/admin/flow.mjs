@@ -180,7 +180,13 @@ export async function run(b, o) {
       }
       const [want, got] = await Promise.all([sha256(o.big), sha256(join(o.dataDir, 'uploads', id))]);
       if (want !== got) throw new Error(`server copy sha256 ${got} != ${want}`);
-      await waitForText(b, '#uploads tbody', 'uploaded, processing');
+      // The page saw the upload succeed and found its video: its row links
+      // to it. ("uploaded, processing…" is only there until the first poll
+      // of the video, 1.5 s later; this file is random bytes, whose job dies
+      // at once, so the row may already show "failed" for the video.)
+      await b.waitFor('#uploads tbody a[href^="#/video/"]');
+      const row = await b.evaluate(() => document.querySelector('#uploads tbody tr').textContent);
+      if (row.includes('failed:')) throw new Error(`the page says the upload failed: ${row}`);
       console.log(`info resumed upload ${id}: ${offset} of ${size} bytes on the server at the reload; ` +
         `PATCH offsets after it ${offs.join(',')}; state ${done.state}; sha256 ${got}`);
       await shot('06c-resumed');
