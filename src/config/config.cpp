@@ -289,7 +289,8 @@ const std::vector<Option>& Table() {
           "Transcoding pipelines run at once; 0 derives it from the CPU count.",
           true, 0, 256, &Config::pipeline, &PipelineConfig::workers),
       Option{"pipeline", "ladder",
-             "Video rungs as HEIGHT:KBPS, comma-separated; never upscaled.",
+             "Video rungs as HEIGHT:KBPS, comma-separated; never upscaled. A "
+             "source between two rungs adds its own size on top.",
              true,
              [](const Config& c) { return RenderLadder(c.pipeline.ladder); },
              [](Config& c, const std::string& v) {

@@ -59,14 +59,33 @@ Result<LadderPlan> PlanLadder(const ProbeResult& probe,
             [](const config::Rung& a, const config::Rung& b) {
               return a.height > b.height;
             });
-  for (const auto& r : rungs) {
-    const int s = EvenDown(r.height);
-    if (r.height <= 0 || s > short_side) continue;  // never upscale
+  auto add = [&](int s, int kbps) {
     const int l = EvenNearest(s * long_side / short_side);
     PlannedRung rung{fmt::format("v{}", s), portrait ? s : l, portrait ? l : s,
-                     r.bitrate_kbps};
-    if (!plan.video.empty() && plan.video.back().name == rung.name) continue;
+                     kbps};
+    if (!plan.video.empty() && plan.video.back().name == rung.name) return;
     plan.video.push_back(rung);
+  };
+  const config::Rung* above = nullptr;  // the smallest rung too big to fit
+  for (const auto& r : rungs) {
+    const int s = EvenDown(r.height);
+    if (r.height <= 0) continue;
+    if (s > short_side) {  // never upscale
+      above = &r;
+      continue;
+    }
+    // A source between two rungs (PAL SD's 576 lines between 480 and 720)
+    // keeps its own size as the top rung, with a bitrate between the two
+    // rungs' by picture area; within 10 % of the rung below it does not.
+    const int own = EvenDown(int(short_side));
+    if (plan.video.empty() && above && own > s * 1.1) {
+      const double lo = double(s) * s,
+                   hi = double(above->height) * above->height;
+      const double f = (double(own) * own - lo) / (hi - lo);
+      add(own, int(std::lround(r.bitrate_kbps +
+                               f * (above->bitrate_kbps - r.bitrate_kbps))));
+    }
+    add(s, r.bitrate_kbps);
   }
   if (plan.video.empty()) {
     // Smaller than every rung: one rung at the source size, with the smallest

@@ -95,6 +95,25 @@ TEST_CASE("plan: anamorphic pixels widen the display size", "[plan]") {
   CHECK(plan.video.front().height == 1080);
 }
 
+TEST_CASE("plan: a source between two rungs keeps its own size on top",
+          "[plan]") {
+  // PAL SD, 16:9 anamorphic: 576 lines between the 720 and 480 rungs.
+  auto pal = Video(720, 576, 25);
+  pal.video->par_num = 64;
+  pal.video->par_den = 45;
+  auto plan = PlanLadder(pal, kDefaults).value();
+  // 1200 + (576² − 480²) / (720² − 480²) × (3000 − 1200) kb/s
+  CHECK(Sizes(plan) == std::vector<std::string>{"v576:1024x576@1834",
+                                                "v480:854x480@1200",
+                                                "v360:640x360@700"});
+  // Within 10 % of the rung below: that rung is the top.
+  CHECK(PlanLadder(Video(1280, 740), kDefaults).value().video.front().name ==
+        "v720");
+  // Above the largest rung: the operator's ladder caps it, no 4K rung.
+  CHECK(Sizes(PlanLadder(Video(3840, 2160), kDefaults).value()).front() ==
+        "v1080:1920x1080@5000");
+}
+
 TEST_CASE(
     "plan: frame rates kept, capped by whole divisors, GOP divides a segment",
     "[plan]") {
