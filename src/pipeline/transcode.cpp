@@ -31,6 +31,7 @@
 //
 // Not done here: fsync and publish (the caller), the catalog.
 #include <gst/app/gstappsink.h>
+#include <gst/audio/audio.h>
 #include <gst/gst.h>
 #include <sys/stat.h>
 
@@ -312,6 +313,59 @@ Status BuildVideoBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
   return Ok();
 }
 
+// Multichannel audio without channel positions: qtdemux does not read a
+// MOV's 'chan' atom, so the 8-channel PCM of a ProRes master arrives as
+// channels=8, channel-mask=0. audioconvert cannot downmix unpositioned
+// channels, and such jobs failed with "Internal data stream error". Up to
+// 8 channels get the default layout for their count, as ffmpeg assumes
+// (6 → 5.1, 8 → 7.1). More than 8 (a 16-channel master) have no default:
+// the first pair becomes left and right, the stereo mix in EBU R 123
+// layouts. On audioconvert's sink pad, before the caps reach it.
+GstPadProbeReturn PositionChannels(GstPad*, GstPadProbeInfo* info,
+                                   gpointer user_data) noexcept {
+  GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(ev, &caps);
+  const GstStructure* st = gst_caps_get_structure(caps, 0);
+  gint channels = 0;
+  guint64 mask = 0;
+  if (!st || !gst_structure_get_int(st, "channels", &channels) ||
+      channels <= 2 ||
+      (gst_structure_get(st, "channel-mask", GST_TYPE_BITMASK, &mask,
+                         nullptr) &&
+       mask != 0)) {
+    return GST_PAD_PROBE_OK;
+  }
+  if (channels <= 8) {
+    GstCaps* fixed = gst_caps_copy(caps);
+    gst_caps_set_simple(fixed, "channel-mask", GST_TYPE_BITMASK,
+                        gst_audio_channel_get_fallback_mask(channels), nullptr);
+    GstEvent* out = gst_event_new_caps(fixed);
+    gst_caps_unref(fixed);
+    gst_event_set_seqnum(out, gst_event_get_seqnum(ev));
+    gst_event_unref(ev);
+    GST_PAD_PROBE_INFO_DATA(info) = out;
+    return GST_PAD_PROBE_OK;
+  }
+  GValue matrix = G_VALUE_INIT;
+  gst_value_array_init(&matrix, 2);
+  for (int out = 0; out < 2; ++out) {
+    GValue row = G_VALUE_INIT;
+    gst_value_array_init(&row, guint(channels));
+    for (int in = 0; in < channels; ++in) {
+      GValue v = G_VALUE_INIT;
+      g_value_init(&v, G_TYPE_FLOAT);
+      g_value_set_float(&v, in == out ? 1.0f : 0.0f);
+      gst_value_array_append_and_take_value(&row, &v);
+    }
+    gst_value_array_append_and_take_value(&matrix, &row);
+  }
+  g_object_set_property(G_OBJECT(user_data), "mix-matrix", &matrix);
+  g_value_unset(&matrix);
+  return GST_PAD_PROBE_OK;
+}
+
 Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
                         GstElement*& sink) {
   TRY_ASSIGN(GstElement * q, AddElement(bin, "queue", "audio_in"));
@@ -330,6 +384,9 @@ Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
   TRY_ASSIGN(auto mux_sink,
              AddMuxSink(bin, guint(plan.segment_seconds * 1000)));
   TRY(LinkChain({q, convert, resample, raw, fill, enc, mux_sink.first}));
+  auto convert_sink = Adopt(gst_element_get_static_pad(convert, "sink"));
+  gst_pad_add_probe(convert_sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                    PositionChannels, convert, nullptr);
   head = q;
   sink = mux_sink.second;
   return Ok();

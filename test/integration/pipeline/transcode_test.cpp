@@ -616,6 +616,56 @@ TEST_CASE("transcode: audio that starts after the video stays in sync",
   CHECK(std::abs(beep - flash) <= 0.06);
 }
 
+// Frequency of one channel (0 left, 1 right) of a file's decoded stereo
+// audio, from its zero crossings over the first second.
+double ToneHz(const std::string& file, int channel) {
+  const std::string raw = file + ".st16";
+  auto r = RunCommand("ffmpeg -nostdin -v error -y -i " + file +
+                      " -ac 2 -ar 48000 -t 1 -f s16le " + raw + " 2>&1");
+  REQUIRE(r.status == 0);
+  const auto pcm = ReadFile(raw);
+  int crossings = 0;
+  bool was_negative = false;
+  size_t frames = 0;
+  for (size_t i = size_t(channel) * 2; i + 1 < pcm.size(); i += 4, ++frames) {
+    const int16_t v =
+        int16_t(uint16_t(uint8_t(pcm[i])) | uint16_t(uint8_t(pcm[i + 1])) << 8);
+    if (frames > 0 && (v < 0) != was_negative) ++crossings;
+    was_negative = v < 0;
+  }
+  return frames ? crossings / 2.0 / (double(frames) / 48000.0) : 0;
+}
+
+TEST_CASE("transcode: multichannel PCM without positions comes out stereo",
+          "[transcode]") {
+  // A MOV master's 8- or 16-channel PCM: qtdemux does not read the 'chan'
+  // atom, so the channels arrive unpositioned (channel-mask 0), which
+  // audioconvert cannot downmix ("Internal data stream error" before).
+  // 440 Hz on channel 1, 1 kHz on channel 2, the rest silent: left and right
+  // must carry them (8 channels as 7.1, 16 by taking the first pair).
+  const int channels = GENERATE(8, 16);
+  INFO(channels << " channels");
+  TempDir dir;
+  const std::string src =
+      FfmpegSource(dir, "master.mov",
+                   fmt::format("-f lavfi -i color=c=black:s=320x180:r=25:d=2 "
+                               "-f lavfi -i sine=f=440:sample_rate=48000:d=2 "
+                               "-f lavfi -i sine=f=1000:sample_rate=48000:d=2 "
+                               "-filter_complex \"[1][2]amerge=inputs=2,"
+                               "pan={}c|c0=c0|c1=c1[a]\" -map 0 -map \"[a]\" "
+                               "-c:v libx264 -preset ultrafast -c:a pcm_s24le",
+                               channels));
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  CheckAll(t);
+  const catalog::Rendition* audio = nullptr;
+  for (const auto& r : t.out.renditions)
+    if (r.kind == "audio") audio = &r;
+  REQUIRE(audio);
+  const std::string joined = JoinRendition(t, *audio);
+  CHECK(std::abs(ToneHz(joined, 0) - 440) < 40);
+  CHECK(std::abs(ToneHz(joined, 1) - 1000) < 60);
+}
+
 TEST_CASE("transcode: 120 fps is capped to 60, 60 fps kept", "[transcode]") {
   TempDir dir;
   const auto src = MakeSource(dir, {320, 180, 120, 2.5});
