@@ -65,7 +65,8 @@ json ProbeToJson(const ProbeResult& p) {
     j["audio"] = {{"sample_rate", a.sample_rate},
                   {"channels", a.channels},
                   {"codec", a.codec},
-                  {"language", a.language}};
+                  {"language", a.language},
+                  {"mono_pair", a.mono_pair}};
   }
   return j;
 }
@@ -94,6 +95,7 @@ ProbeResult ProbeFromJson(const json& j) {
     a.at("channels").get_to(i.channels);
     a.at("codec").get_to(i.codec);
     a.at("language").get_to(i.language);
+    i.mono_pair = a.value("mono_pair", false);  // absent in older payloads
     p.audio = i;
   }
   return p;

@@ -298,6 +298,9 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
     ai.codec = CodecDescription(GST_DISCOVERER_STREAM_INFO(a));
     const gchar* lang = gst_discoverer_audio_info_get_language(a);
     ai.language = lang && *lang ? lang : "und";
+    ai.mono_pair = ai.channels == 1 && audios->next &&
+                   gst_discoverer_audio_info_get_channels(
+                       GST_DISCOVERER_AUDIO_INFO(audios->next->data)) == 1;
     r.audio = ai;
   }
   gst_discoverer_stream_info_list_free(audios);
@@ -318,8 +321,9 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
                             r.video->width, r.video->height, r.video->fps_num,
                             r.video->fps_den, r.video->rotation, r.video->codec)
               : std::string("no video "),
-      r.audio ? fmt::format("audio {} Hz {} ch ({})", r.audio->sample_rate,
-                            r.audio->channels, r.audio->codec)
+      r.audio ? fmt::format("audio {} Hz {} ch ({}){}", r.audio->sample_rate,
+                            r.audio->channels, r.audio->codec,
+                            r.audio->mono_pair ? " + a mono right track" : "")
               : std::string("no audio"));
   return r;
 }

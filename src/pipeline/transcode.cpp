@@ -150,13 +150,14 @@ struct Output {
   std::unique_ptr<Segmenter> segmenter;
 };
 
-// What the decodebin pad-added callback may touch: two pre-built branch
+// What the decodebin pad-added callback may touch: the pre-built branch
 // inputs and flags the calling thread reads.
 struct DecodeLinks {
   GstElement* video_in = nullptr;  // branch heads (owned by the pipeline)
   GstElement* audio_in = nullptr;
+  GstElement* right_in = nullptr;  // a mono pair's second track
   std::atomic<bool> video_linked{false}, audio_linked{false},
-      link_failed{false};
+      right_linked{false}, link_failed{false};
   std::atomic<bool> no_more_pads{false};
 };
 
@@ -180,9 +181,13 @@ void OnPadAdded(GstElement*, GstPad* pad, gpointer user_data) noexcept {
   if (g_str_has_prefix(name, "video/x-raw")) {
     LinkDecodedPad(links, pad, links->video_in, links->video_linked);
   } else if (g_str_has_prefix(name, "audio/x-raw")) {
-    LinkDecodedPad(links, pad, links->audio_in, links->audio_linked);
+    // decodebin exposes its pads in the demuxer's order, as the probe saw.
+    if (!links->audio_linked)
+      LinkDecodedPad(links, pad, links->audio_in, links->audio_linked);
+    else
+      LinkDecodedPad(links, pad, links->right_in, links->right_linked);
   }
-  // Other streams (subtitles, a second audio track) stay unlinked; decodebin
+  // Other streams (subtitles, further audio tracks) stay unlinked; decodebin
   // keeps going as long as one of its streams is linked.
 }
 
@@ -318,9 +323,10 @@ Status BuildVideoBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
 // channels=8, channel-mask=0. audioconvert cannot downmix unpositioned
 // channels, and such jobs failed with "Internal data stream error". Up to
 // 8 channels get the default layout for their count, as ffmpeg assumes
-// (6 → 5.1, 8 → 7.1). More than 8 (a 16-channel master) have no default:
-// the first pair becomes left and right, the stereo mix in EBU R 123
-// layouts. On audioconvert's sink pad, before the caps reach it.
+// (2 → left, right; 6 → 5.1; 8 → 7.1). More than 8 (a 16-channel master)
+// have no default: the first pair becomes left and right, the stereo mix
+// in EBU R 123 layouts. On audioconvert's sink pad, before the caps reach
+// it.
 GstPadProbeReturn PositionChannels(GstPad*, GstPadProbeInfo* info,
                                    gpointer user_data) noexcept {
   GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
@@ -331,7 +337,7 @@ GstPadProbeReturn PositionChannels(GstPad*, GstPadProbeInfo* info,
   gint channels = 0;
   guint64 mask = 0;
   if (!st || !gst_structure_get_int(st, "channels", &channels) ||
-      channels <= 2 ||
+      channels < 2 ||
       (gst_structure_get(st, "channel-mask", GST_TYPE_BITMASK, &mask,
                          nullptr) &&
        mask != 0)) {
@@ -366,9 +372,43 @@ GstPadProbeReturn PositionChannels(GstPad*, GstPadProbeInfo* info,
   return GST_PAD_PROBE_OK;
 }
 
-Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
+// A mono pair's two tracks as one stereo stream: each track to 48 kHz mono,
+// then interleaved (positions left, right from PositionChannels).
+Status BuildMonoPair(GstBin* bin, GstElement*& left, GstElement*& right,
+                     GstElement*& out) {
+  TRY_ASSIGN(out, AddElement(bin, "audiointerleave"));
+  g_object_set(out, "channel-positions-from-input", FALSE, nullptr);
+  GstElement* heads[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    TRY_ASSIGN(heads[i], AddElement(bin, "queue",
+                                    i == 0 ? "audio_in" : "audio_right_in"));
+    TRY_ASSIGN(GstElement * convert, AddElement(bin, "audioconvert"));
+    TRY_ASSIGN(GstElement * resample, AddElement(bin, "audioresample"));
+    TRY_ASSIGN(GstElement * mono,
+               AddCaps(bin, fmt::format("audio/x-raw,rate={},channels=1",
+                                        kAudioRate)));
+    TRY(LinkChain({heads[i], convert, resample, mono}));
+    auto src = Adopt(gst_element_get_static_pad(mono, "src"));
+    auto sink = Adopt(gst_element_request_pad_simple(out, "sink_%u"));
+    if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
+      return MakeError(ErrorCode::kInternal, "cannot link audiointerleave");
+  }
+  left = heads[0];
+  right = heads[1];
+  return Ok();
+}
+
+// `right` is null unless the probe found a mono pair.
+Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, bool mono_pair,
+                        GstElement*& head, GstElement*& right,
                         GstElement*& sink) {
-  TRY_ASSIGN(GstElement * q, AddElement(bin, "queue", "audio_in"));
+  GstElement* q = nullptr;
+  if (mono_pair) {
+    TRY(BuildMonoPair(bin, head, right, q));
+  } else {
+    TRY_ASSIGN(q, AddElement(bin, "queue", "audio_in"));
+    head = q;
+  }
   TRY_ASSIGN(GstElement * convert, AddElement(bin, "audioconvert"));
   TRY_ASSIGN(GstElement * resample, AddElement(bin, "audioresample"));
   TRY_ASSIGN(
@@ -387,7 +427,6 @@ Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, GstElement*& head,
   auto convert_sink = Adopt(gst_element_get_static_pad(convert, "sink"));
   gst_pad_add_probe(convert_sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                     PositionChannels, convert, nullptr);
-  head = q;
   sink = mux_sink.second;
   return Ok();
 }
@@ -696,8 +735,10 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
   }
   if (with_audio) {
     GstElement* sink = nullptr;
-    TRY(BuildAudioBranch(bin, plan, links.audio_in, sink));
+    TRY(BuildAudioBranch(bin, plan, probe.audio && probe.audio->mono_pair,
+                         links.audio_in, links.right_in, sink));
     AddRunningTimeProbe(links.audio_in);
+    if (links.right_in) AddRunningTimeProbe(links.right_in);
     catalog::Rendition r;
     r.name = "a0";
     r.kind = "audio";
@@ -796,7 +837,8 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
                        "cannot connect a decoded stream to the encoders");
     }
     if (links.no_more_pads && ((links.video_in && !links.video_linked) ||
-                               (links.audio_in && !links.audio_linked))) {
+                               (links.audio_in && !links.audio_linked) ||
+                               (links.right_in && !links.right_linked))) {
       return MakeError(
           ErrorCode::kMedia,
           fmt::format(

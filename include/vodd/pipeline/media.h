@@ -33,6 +33,10 @@ struct AudioStreamInfo {
   int sample_rate = 0, channels = 0;
   std::string codec;
   std::string language;  // from tags, "und" if none
+  // This stream is mono and the next audio stream is mono too: the pair is
+  // left and right (a broadcast MXF or MOV master carries one mono track
+  // per channel, the stereo mix first).
+  bool mono_pair = false;
 };
 
 struct ProbeResult {

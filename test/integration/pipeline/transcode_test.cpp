@@ -666,6 +666,30 @@ TEST_CASE("transcode: multichannel PCM without positions comes out stereo",
   CHECK(std::abs(ToneHz(joined, 1) - 1000) < 60);
 }
 
+TEST_CASE("transcode: a master's first two mono tracks become left and right",
+          "[transcode]") {
+  // Broadcast MXF and MOV masters carry one mono track per channel, the
+  // stereo mix first (440 Hz left, 1 kHz right here, then a third track).
+  // Before, only the first track was used: left on both sides.
+  const std::string container = GENERATE(as<std::string>{}, "mxf", "mov");
+  INFO("container " << container);
+  TempDir dir;
+  const std::string src = FfmpegSource(
+      dir, "master." + container,
+      "-f lavfi -i color=c=black:s=320x180:r=25:d=2 "
+      "-f lavfi -i sine=f=440:sample_rate=48000:d=2 "
+      "-f lavfi -i sine=f=1000:sample_rate=48000:d=2 "
+      "-map 0 -map 1 -map 2 -map 1 -c:v mpeg2video -c:a pcm_s16le");
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  REQUIRE(t.probe.audio);
+  CHECK(t.probe.audio->mono_pair);
+  CheckAll(t);
+  const std::string joined = JoinRendition(t, t.out.renditions.back());
+  REQUIRE(t.out.renditions.back().kind == "audio");
+  CHECK(std::abs(ToneHz(joined, 0) - 440) < 40);
+  CHECK(std::abs(ToneHz(joined, 1) - 1000) < 60);
+}
+
 TEST_CASE("transcode: 120 fps is capped to 60, 60 fps kept", "[transcode]") {
   TempDir dir;
   const auto src = MakeSource(dir, {320, 180, 120, 2.5});
