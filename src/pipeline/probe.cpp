@@ -296,11 +296,17 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
     ai.sample_rate = int(gst_discoverer_audio_info_get_sample_rate(a));
     ai.channels = int(gst_discoverer_audio_info_get_channels(a));
     ai.codec = CodecDescription(GST_DISCOVERER_STREAM_INFO(a));
-    const gchar* lang = gst_discoverer_audio_info_get_language(a);
-    ai.language = lang && *lang ? lang : "und";
-    ai.mono_pair = ai.channels == 1 && audios->next &&
-                   gst_discoverer_audio_info_get_channels(
-                       GST_DISCOVERER_AUDIO_INFO(audios->next->data)) == 1;
+    auto language = [](GstDiscovererAudioInfo* stream) {
+      const gchar* lang = gst_discoverer_audio_info_get_language(stream);
+      return std::string(lang && *lang ? lang : "und");
+    };
+    ai.language = language(a);
+    // Two mono tracks in different languages are two programmes, not a pair.
+    auto* next =
+        audios->next ? GST_DISCOVERER_AUDIO_INFO(audios->next->data) : nullptr;
+    ai.mono_pair = ai.channels == 1 && next &&
+                   gst_discoverer_audio_info_get_channels(next) == 1 &&
+                   language(next) == ai.language;
     r.audio = ai;
   }
   gst_discoverer_stream_info_list_free(audios);

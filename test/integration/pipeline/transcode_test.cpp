@@ -690,6 +690,23 @@ TEST_CASE("transcode: a master's first two mono tracks become left and right",
   CHECK(std::abs(ToneHz(joined, 1) - 1000) < 60);
 }
 
+TEST_CASE("probe: two mono tracks in different languages are not a pair",
+          "[probe]") {
+  TempDir dir;
+  const std::string src = FfmpegSource(
+      dir, "dubbed.mov",
+      "-f lavfi -i color=c=black:s=320x180:r=25:d=1 "
+      "-f lavfi -i sine=f=440:sample_rate=48000:d=1 "
+      "-f lavfi -i sine=f=1000:sample_rate=48000:d=1 -map 0 -map 1 -map 2 "
+      "-metadata:s:a:0 language=eng -metadata:s:a:1 language=fra "
+      "-c:v mpeg2video -c:a pcm_s16le");
+  auto probe = Probe(src);
+  REQUIRE(probe);
+  REQUIRE(probe->audio);
+  CHECK(probe->audio->language == "en");
+  CHECK_FALSE(probe->audio->mono_pair);
+}
+
 TEST_CASE("transcode: 120 fps is capped to 60, 60 fps kept", "[transcode]") {
   TempDir dir;
   const auto src = MakeSource(dir, {320, 180, 120, 2.5});
