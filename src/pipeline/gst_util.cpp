@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "vodd/core/log.h"
 #include "vodd/glib/ptr.h"
 
 namespace vodd::pipeline {
@@ -54,6 +55,19 @@ Status LinkChain(std::initializer_list<GstElement*> chain) {
     prev = e;
   }
   return Ok();
+}
+
+Error ErrorFromBus(GstMessage* msg, std::string_view prefix) {
+  GError* raw = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(msg, &raw, &debug);
+  glib::ErrorPtr err(raw);
+  glib::CharPtr dbg(debug);
+  LOG_WARN("pipeline", "error from {}: {} ({})",
+           GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), glib::ErrorMessage(err.get()),
+           dbg ? dbg.get() : "");
+  return Error{ErrorCode::kMedia,
+               fmt::format("{}: {}", prefix, glib::ErrorMessage(err.get()))};
 }
 
 Status WriteWholeFile(const std::string& path, bmff::ByteView data) {

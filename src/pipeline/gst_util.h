@@ -5,6 +5,7 @@
 #include <gst/gst.h>
 
 #include <string>
+#include <string_view>
 
 #include "vodd/core/result.h"
 #include "vodd/pipeline/bmff.h"
@@ -21,6 +22,10 @@ Result<GstElement*> AddElement(GstBin* bin, const char* factory,
 
 // Links a chain of elements. Errors: kInternal naming the pair.
 Status LinkChain(std::initializer_list<GstElement*> chain);
+
+// An ERROR message as kMedia "PREFIX: message"; the element and the debug
+// detail go to the log (warn).
+Error ErrorFromBus(GstMessage* msg, std::string_view prefix);
 
 // Writes `data` to a new file at `path` (truncating). Errors: kIo, kNoSpace.
 Status WriteWholeFile(const std::string& path, bmff::ByteView data);

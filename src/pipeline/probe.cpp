@@ -123,12 +123,7 @@ Status RunUntil(GstElement* pipeline, GstState state, GstMessageType done,
   gst_element_set_state(pipeline, GST_STATE_NULL);
   if (!msg) return tl::unexpected(ProbeTimeout(timeout_s));
   if (GST_MESSAGE_TYPE(msg.get()) != GST_MESSAGE_ERROR) return Ok();
-  GError* raw = nullptr;
-  gst_message_parse_error(msg.get(), &raw, nullptr);
-  glib::ErrorPtr err(raw);
-  return MakeError(
-      ErrorCode::kMedia,
-      fmt::format("not playable media: {}", glib::ErrorMessage(err.get())));
+  return tl::unexpected(ErrorFromBus(msg.get(), "not playable media"));
 }
 
 // Prerolls `playbin` (every stream into a fakesink) and returns the first

@@ -84,12 +84,7 @@ class AppPipeline {
     auto bus = Adopt(gst_element_get_bus(pipeline_.get()));
     auto msg = AdoptMini(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR));
     if (!msg) return Ok();
-    GError* raw = nullptr;
-    gst_message_parse_error(msg.get(), &raw, nullptr);
-    glib::ErrorPtr err(raw);
-    return MakeError(
-        ErrorCode::kMedia,
-        fmt::format("thumbnail: {}", glib::ErrorMessage(err.get())));
+    return tl::unexpected(ErrorFromBus(msg.get(), "thumbnail"));
   }
 
   ObjectPtr<GstElement> pipeline_, src_, sink_;

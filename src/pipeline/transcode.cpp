@@ -431,19 +431,6 @@ Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, bool mono_pair,
   return Ok();
 }
 
-Error BusError(GstMessage* msg) {
-  GError* raw = nullptr;
-  gchar* debug = nullptr;
-  gst_message_parse_error(msg, &raw, &debug);
-  glib::ErrorPtr err(raw);
-  glib::CharPtr dbg(debug);
-  LOG_WARN("pipeline", "error from {}: {} ({})",
-           GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), glib::ErrorMessage(err.get()),
-           dbg ? dbg.get() : "");
-  return Error{ErrorCode::kMedia,
-               fmt::format("media error: {}", glib::ErrorMessage(err.get()))};
-}
-
 // On the audio branch's first queue: puts the audio on the pipeline's
 // running time. Every SEGMENT becomes a plain [0, ∞) segment and every
 // buffer's PTS its running time under the segment it came with. Each
@@ -761,7 +748,7 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
       GST_STATE_CHANGE_FAILURE) {
     if (auto msg =
             AdoptMini(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
-      return tl::unexpected(BusError(msg.get()));
+      return tl::unexpected(ErrorFromBus(msg.get(), "media error"));
     }
     return MakeError(ErrorCode::kMedia, "the pipeline did not start");
   }
@@ -803,7 +790,7 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
     if (auto msg = AdoptMini(gst_bus_timed_pop(bus.get(), kPollInterval))) {
       switch (GST_MESSAGE_TYPE(msg.get())) {
         case GST_MESSAGE_ERROR:
-          return tl::unexpected(BusError(msg.get()));
+          return tl::unexpected(ErrorFromBus(msg.get(), "media error"));
         case GST_MESSAGE_EOS:
           eos = true;
           break;
