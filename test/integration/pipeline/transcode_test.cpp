@@ -636,6 +636,16 @@ double ToneHz(const std::string& file, int channel) {
   return frames ? crossings / 2.0 / (double(frames) / 48000.0) : 0;
 }
 
+// The audio rendition (the last) carries 440 Hz left and 1 kHz right.
+void CheckLeftRight440And1000(const Transcoded& t) {
+  REQUIRE(!t.out.renditions.empty());
+  const catalog::Rendition& audio = t.out.renditions.back();
+  REQUIRE(audio.kind == "audio");
+  const std::string joined = JoinRendition(t, audio);
+  CHECK(std::abs(ToneHz(joined, 0) - 440) < 40);
+  CHECK(std::abs(ToneHz(joined, 1) - 1000) < 60);
+}
+
 TEST_CASE("transcode: multichannel PCM without positions comes out stereo",
           "[transcode]") {
   // A MOV master's 8- or 16-channel PCM: qtdemux does not read the 'chan'
@@ -657,13 +667,7 @@ TEST_CASE("transcode: multichannel PCM without positions comes out stereo",
                                channels));
   auto t = TranscodeFile(dir, src, SmallLadder());
   CheckAll(t);
-  const catalog::Rendition* audio = nullptr;
-  for (const auto& r : t.out.renditions)
-    if (r.kind == "audio") audio = &r;
-  REQUIRE(audio);
-  const std::string joined = JoinRendition(t, *audio);
-  CHECK(std::abs(ToneHz(joined, 0) - 440) < 40);
-  CHECK(std::abs(ToneHz(joined, 1) - 1000) < 60);
+  CheckLeftRight440And1000(t);
 }
 
 TEST_CASE("transcode: a master's first two mono tracks become left and right",
@@ -684,10 +688,7 @@ TEST_CASE("transcode: a master's first two mono tracks become left and right",
   REQUIRE(t.probe.audio);
   CHECK(t.probe.audio->mono_pair);
   CheckAll(t);
-  const std::string joined = JoinRendition(t, t.out.renditions.back());
-  REQUIRE(t.out.renditions.back().kind == "audio");
-  CHECK(std::abs(ToneHz(joined, 0) - 440) < 40);
-  CHECK(std::abs(ToneHz(joined, 1) - 1000) < 60);
+  CheckLeftRight440And1000(t);
 }
 
 TEST_CASE("probe: two mono tracks in different languages are not a pair",
