@@ -399,12 +399,14 @@ Result<std::unique_ptr<Component>> WirePipeline(Context& ctx) {
                                           ctx.layout, ctx.writer, &ctx.metrics,
                                           SystemClock::Get()));
   auto component = std::make_unique<PipelineComponent>(std::move(supervisor));
-  // Worker count and pipeline settings apply live: jobs claimed after the
-  // change use them; running jobs finish as they started.
+  // Worker count, pipeline settings and the free-space floor apply live:
+  // jobs claimed after the change use them; running jobs finish as they
+  // started.
   ctx.live.Subscribe([raw = component->supervisor()](const config::Config& next,
                                                      const config::Config&) {
     raw->SetPipelineConfig(next.pipeline);
     raw->SetWorkers(next.pipeline.workers);
+    raw->SetMinFreeBytes(next.storage.min_free_mib * 1024 * 1024);
   });
   return std::unique_ptr<Component>(std::move(component));
 }

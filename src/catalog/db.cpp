@@ -172,7 +172,9 @@ Result<Txn> Txn::Begin(Db& db) {
 }
 
 Txn::~Txn() {
-  if (open_) {
+  // After SQLITE_FULL or an I/O error SQLite may have rolled the transaction
+  // back itself; a ROLLBACK then fails with "no transaction is active".
+  if (open_ && !sqlite3_get_autocommit(db_->raw())) {
     if (!db_->Exec("ROLLBACK")) LOG_WARN("catalog", "rollback failed");
   }
 }

@@ -108,7 +108,8 @@ Result<FailOutcome> FailHeld(Db& db, const LeaseRef& lease, const Held& held,
                              const Failure& failure, int64_t now_ms,
                              int64_t delay_ms) {
   FailOutcome out;
-  out.dead = failure.permanent || held.attempts >= held.max_attempts;
+  out.dead = failure.permanent ||
+             (!failure.no_space && held.attempts >= held.max_attempts);
   if (out.dead) {
     TRY_ASSIGN(Stmt s,
                db.Prepare("UPDATE jobs SET state='dead', last_error=?3, "
@@ -127,11 +128,13 @@ Result<FailOutcome> FailHeld(Db& db, const LeaseRef& lease, const Held& held,
   out.run_after = now_ms + delay_ms;
   TRY_ASSIGN(Stmt s,
              db.Prepare("UPDATE jobs SET state='queued', last_error=?3, "
-                        "lease_owner=NULL, lease_until=NULL, "
-                        "run_after=?4, fps=NULL, eta_ms=NULL, updated_at=?5 "
+                        "attempts=attempts-?6, lease_owner=NULL, "
+                        "lease_until=NULL, run_after=?4, fps=NULL, "
+                        "eta_ms=NULL, updated_at=?5 "
                         "WHERE id=?1 AND lease_token=?2 AND state='leased'"));
   s.Bind(1, lease.job_id).Bind(2, lease.token).Bind(3, failure.reason);
   s.Bind(4, out.run_after).Bind(5, now_ms);
+  s.Bind(6, int64_t{failure.no_space && held.attempts > 0 ? 1 : 0});
   TRY(s.Run());
   if (db.Changes() != 1) return LeaseLost(lease);
   return out;
@@ -385,8 +388,9 @@ Result<FailOutcome> FailJob(Db& db, const LeaseRef& lease,
                             const RetryPolicy& policy) {
   TRY_ASSIGN(auto held, LoadHeld(db, lease));
   if (!held) return LeaseLost(lease);
-  return FailHeld(db, lease, *held, failure, now_ms,
-                  policy.DelayMs(held->attempts));
+  return FailHeld(
+      db, lease, *held, failure, now_ms,
+      failure.no_space ? policy.no_space_ms : policy.DelayMs(held->attempts));
 }
 
 Status ReleaseLease(Db& db, const LeaseRef& lease, int64_t now_ms) {

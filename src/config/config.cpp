@@ -231,8 +231,8 @@ const std::vector<Option>& Table() {
                return std::nullopt;
              }),
       IntOpt("storage", "min_free_mib",
-             "Free-space floor in MiB: uploads answer 507 and /readyz fails "
-             "below it.",
+             "Free-space floor in MiB: uploads answer 507, no job starts and "
+             "/readyz fails below it.",
              true, 0, int64_t{1} << 30, &Config::storage,
              &StorageConfig::min_free_mib),
       IntOpt("upload", "max_size_mib", "Largest upload in MiB (Tus-Max-Size).",

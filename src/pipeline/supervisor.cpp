@@ -24,6 +24,7 @@
 #include "vodd/catalog/videos.h"
 #include "vodd/pipeline/publish.h"
 #include "vodd/pipeline/worker_protocol.h"
+#include "vodd/storage/storage.h"
 
 namespace vodd::pipeline {
 
@@ -148,6 +149,7 @@ SupervisorOptions OptionsFromConfig(const config::Config& cfg) {
   ApplyPipeline(o, cfg.pipeline, o.heartbeat_ms);
   o.worker_log_level = cfg.server.log_level;
   o.version_grace_ms = cfg.origin.version_grace_s * 1000;
+  o.min_free_bytes = cfg.storage.min_free_mib * 1024 * 1024;
   return o;
 }
 
@@ -160,6 +162,7 @@ Supervisor::Supervisor(SupervisorOptions opts, const storage::Layout& layout,
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
       live_opts_(std::make_shared<const SupervisorOptions>(opts_)),
+      min_free_bytes_(opts_.min_free_bytes),
       target_(std::min(opts_.workers, SupervisorOptions::kMaxWorkers)) {
   metrics_->workers_target->Set(target_.load());
   metrics_->workers_busy->Set(0);
@@ -246,6 +249,25 @@ void Supervisor::SetPipelineConfig(const config::PipelineConfig& p) {
   auto shared = std::make_shared<const SupervisorOptions>(std::move(next));
   std::lock_guard<std::mutex> lock(live_opts_mutex_);
   live_opts_ = std::move(shared);
+}
+
+void Supervisor::SetMinFreeBytes(int64_t bytes) { min_free_bytes_ = bytes; }
+
+bool Supervisor::SpaceToWork() {
+  const int64_t floor = min_free_bytes_.load();
+  auto free_bytes = storage::FreeBytes(layout_.root());
+  const bool short_now = floor > 0 && free_bytes && *free_bytes < floor;
+  if (short_now != short_of_space_.exchange(short_now)) {
+    if (short_now) {
+      LOG_WARN("pipeline",
+               "{} MiB free in {}, under storage.min_free_mib ({}): no job "
+               "starts until space is freed",
+               *free_bytes >> 20, layout_.root(), floor >> 20);
+    } else {
+      LOG_INFO("pipeline", "free space is back above the floor; jobs resume");
+    }
+  }
+  return !short_now;
 }
 
 WorkerStats Supervisor::Workers() const {
@@ -365,6 +387,10 @@ void Supervisor::SlotLoop(Slot& self, int slot) {
         return;
       }
     }
+    if (!SpaceToWork()) {
+      WaitForWork(opts_.poll_ms);
+      continue;
+    }
     std::shared_ptr<const SupervisorOptions> opts = LiveOptions();
     auto claimed = writer_.Call<std::optional<Claimed>>(
         [&](catalog::Db& db) -> Result<std::optional<Claimed>> {
@@ -418,12 +444,15 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
            job.lease_token);
 
   std::string staging = layout_.JobStagingDir(job.id, job.lease_token);
+  // `code` kNoSpace (a full disk) requeues without using an attempt.
   auto fail = [&](const std::string& reason, bool permanent,
-                  const std::string& label) {
+                  const std::string& label,
+                  ErrorCode code = ErrorCode::kInternal) {
     storage::RemoveTree(staging);
     metrics_->Failed(label);
+    const bool no_space = code == ErrorCode::kNoSpace && !permanent;
     auto out = writer_.Call<catalog::FailOutcome>([&](catalog::Db& db) {
-      return catalog::FailJob(db, lease, {reason, permanent},
+      return catalog::FailJob(db, lease, {reason, permanent, no_space},
                               clock_.NowUnixMs(), opts.retry);
     });
     if (!out) {
@@ -432,8 +461,9 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     } else if (out->dead) {
       LOG_WARN("pipeline", "job {} dead: {}", job.id, reason);
     } else {
-      LOG_WARN("pipeline", "job {} failed ({}); retry in {} ms", job.id, reason,
-               out->run_after - clock_.NowUnixMs());
+      LOG_WARN("pipeline", "job {} failed ({}); retry in {} ms{}", job.id,
+               reason, out->run_after - clock_.NowUnixMs(),
+               no_space ? ", the attempt not counted" : "");
     }
   };
 
@@ -450,9 +480,9 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     return fail("bad source path " + claimed.video.source_path, true, "media");
   }
   if (auto s = storage::RemoveTree(staging); !s)
-    return fail(s.error().message, false, "io");
+    return fail(s.error().message, false, "io", s.error().code);
   if (auto s = storage::MakeDirs(staging); !s)
-    return fail(s.error().message, false, "io");
+    return fail(s.error().message, false, "io", s.error().code);
 
   WorkerJob wj;
   wj.job_id = job.id;
@@ -606,7 +636,8 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
     bool permanent = IsPermanent(worker_error->code) && job.kind != "chunk" &&
                      job.kind != "audio";
     return fail(worker_error->message, permanent,
-                permanent ? "media" : ErrorCodeName(worker_error->code));
+                permanent ? "media" : ErrorCodeName(worker_error->code),
+                worker_error->code);
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (!result && !split)) {
     return fail(
@@ -638,10 +669,10 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
 
   // Success: make the output durable, then rename + commit on the writer.
   if (auto s = VerifyStagedOutput(staging, result->published); !s) {
-    return fail(s.error().message, false, "output");
+    return fail(s.error().message, false, "output", s.error().code);
   }
   if (auto s = storage::FsyncTree(staging); !s)
-    return fail(s.error().message, false, "io");
+    return fail(s.error().message, false, "io", s.error().code);
   int64_t media_ms = result->published.duration_ms;
   if (part) {
     // Kept in work/ until the stitch publishes; the last part queues it.
@@ -655,7 +686,8 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
       return;
     }
     if (!unblocked)
-      return fail("keep: " + unblocked.error().message, false, "publish");
+      return fail("keep: " + unblocked.error().message, false, "publish",
+                  unblocked.error().code);
     if (*unblocked) Wake();
     double part_s = static_cast<double>(std::max<int64_t>(
                         1, clock_.NowMonotonicMs() - started_ms)) /
@@ -680,7 +712,8 @@ void Supervisor::RunJob(int slot, const Claimed& claimed) {
       storage::RemoveTree(staging);
       return;
     }
-    return fail("publish: " + version.error().message, false, "publish");
+    return fail("publish: " + version.error().message, false, "publish",
+                version.error().code);
   }
   if (job.kind == "stitch") {
     // Published: the chunks are in the version now. A crash before this

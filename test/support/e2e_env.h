@@ -40,13 +40,15 @@ class E2eVodd {
         conf(dir / "vodd.conf"),
         log(dir / "vodd.log") {}
 
-  // (Re)writes vodd.conf: listen on `port`, data under dir/data with no
-  // free-space floor, then `sections` (e.g. "[pipeline]\nworkers = 1\n").
-  // A running daemon sees the change only when restarted.
-  void Configure(const std::string& sections) {
+  // (Re)writes vodd.conf: listen on `port`, data under dir/data with a
+  // free-space floor of `min_free_mib` (none by default), then `sections`
+  // (e.g. "[pipeline]\nworkers = 1\n"). A running daemon sees the change
+  // only when restarted.
+  void Configure(const std::string& sections, int min_free_mib = 0) {
     WriteFile(conf, "[server]\nlisten = 127.0.0.1:" + std::to_string(port) +
                         "\n[storage]\ndata_dir = " + dir.path() +
-                        "/data\nmin_free_mib = 0\n" + sections);
+                        "/data\nmin_free_mib = " +
+                        std::to_string(min_free_mib) + "\n" + sections);
   }
 
   // Starts `vodd serve` (after killing the one running, if any) and waits

@@ -79,12 +79,17 @@ struct LeaseRef {
 };
 
 // Exponential backoff: attempt n (1-based) failed → wait
-// min(base_ms × 2^(n-1), max_ms) before the job is visible again.
+// min(base_ms × 2^(n-1), max_ms) before the job is visible again. A full
+// disk waits no_space_ms each time: long enough not to transcode into a
+// full disk over and over, short enough to resume soon after space is
+// freed (`vodd job retry` makes it visible at once).
 struct RetryPolicy {
   static constexpr int64_t kDefaultBaseMs = 5'000;
   static constexpr int64_t kDefaultMaxMs = 30 * 60'000;
+  static constexpr int64_t kDefaultNoSpaceMs = 60'000;
   int64_t base_ms = kDefaultBaseMs;
   int64_t max_ms = kDefaultMaxMs;
+  int64_t no_space_ms = kDefaultNoSpaceMs;
   int64_t DelayMs(int64_t attempts) const;
 };
 
@@ -168,6 +173,9 @@ Result<std::vector<int64_t>> ListGroupParents(Db& db,
 struct Failure {
   std::string reason;      // human-readable, shown to operators
   bool permanent = false;  // not worth retrying (not a media file, …)
+  // The disk was full: the job waits for space, not for a fix, so the
+  // attempt is not counted (never dead) and the delay is no_space_ms.
+  bool no_space = false;
 };
 struct FailOutcome {
   bool dead = false;      // dead-lettered (no attempts left or permanent)
@@ -176,7 +184,9 @@ struct FailOutcome {
 // Records a failed attempt: requeued after the policy's backoff while
 // attempts < max_attempts and the failure is not permanent; otherwise 'dead'
 // and the video 'failed' with the reason (a video with a published version
-// stays 'ready'). kConflict when the lease is no longer held.
+// stays 'ready'). A `no_space` failure is requeued after the policy's
+// no_space_ms with its attempt given back. kConflict when the lease is no
+// longer held.
 Result<FailOutcome> FailJob(Db& db, const LeaseRef& lease,
                             const Failure& failure, int64_t now_ms,
                             const RetryPolicy& policy);

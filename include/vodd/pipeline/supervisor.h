@@ -63,6 +63,9 @@ struct SupervisorOptions {
   static constexpr int64_t kDefaultVersionGcMs = 60'000;
   int64_t version_grace_ms = -1;
   int64_t version_gc_ms = kDefaultVersionGcMs;
+  // Free-space floor of the data folder (storage.min_free_mib): below it no
+  // job is claimed. 0: no floor.
+  int64_t min_free_bytes = 0;
   catalog::RetryPolicy retry;
   LogLevel worker_log_level = LogLevel::kInfo;
   // Run RecoverStorage and release this owner's leases in Start().
@@ -114,6 +117,9 @@ class Supervisor {
   // `p.workers` is not applied here: call SetWorkers(p.workers). Any thread;
   // never blocks for long.
   void SetPipelineConfig(const config::PipelineConfig& p);
+  // The free-space floor (SupervisorOptions::min_free_bytes), live. Any
+  // thread.
+  void SetMinFreeBytes(int64_t bytes);
   // Any thread.
   WorkerStats Workers() const;
 
@@ -133,6 +139,9 @@ class Supervisor {
   void ReconcileSlotsLocked();
   std::shared_ptr<const SupervisorOptions> LiveOptions() const;
   void SetBusy(int delta);
+  // False while the data folder's free space is under the floor (logged
+  // when that starts and ends). Slot threads only.
+  bool SpaceToWork();
 
   // The options given to Create. Per-job options (pipeline, lease, stall,
   // heartbeat) come from live_opts_ at claim time and travel in Claimed.
@@ -150,6 +159,8 @@ class Supervisor {
   mutable std::mutex live_opts_mutex_;  // guards live_opts_ (the pointer)
   std::shared_ptr<const SupervisorOptions> live_opts_;
 
+  std::atomic<int64_t> min_free_bytes_;
+  std::atomic<bool> short_of_space_{false};
   std::atomic<int> target_;  // slot i claims only while i < target_
   std::atomic<int> busy_{0};
   mutable std::mutex slots_mutex_;            // guards slots_, started_

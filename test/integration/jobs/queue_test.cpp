@@ -299,6 +299,50 @@ TEST_CASE("failures back off exponentially, then dead-letter with the reason",
   CHECK_FALSE(c.Claim(clock.NowUnixMs()));
 }
 
+TEST_CASE("a full disk requeues the job without using an attempt", "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  RetryPolicy policy{1'000, 3'000};
+  auto v = c.AddVideo(clock.NowUnixMs(), 0, /*max_attempts=*/2);
+  // Far more full-disk failures than attempts: never dead, always the same
+  // wait, the attempt count back where it was.
+  for (int round = 0; round < 5; ++round) {
+    auto j = c.Claim(clock.NowUnixMs());
+    REQUIRE(j);
+    CHECK(j->attempts == 1);
+    auto out = c.Tx([&](Db& d) {
+      return FailJob(d, Ref(*j), {"write 3.m4s: No space left", false, true},
+                     clock.NowUnixMs(), policy);
+    });
+    REQUIRE(out);
+    CHECK_FALSE(out->dead);
+    CHECK(out->run_after == clock.NowUnixMs() + policy.no_space_ms);
+    auto row = c.Get(j->id);
+    CHECK(row.state == "queued");
+    CHECK(row.attempts == 0);
+    CHECK(row.last_error == "write 3.m4s: No space left");
+    clock.Advance(policy.no_space_ms);
+  }
+  CHECK(c.VideoState(v) == "processing");
+  // Other failures still count.
+  auto j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  auto out = c.Tx([&](Db& d) {
+    return FailJob(d, Ref(*j), {"boom", false}, clock.NowUnixMs(), policy);
+  });
+  REQUIRE(out);
+  CHECK_FALSE(out->dead);
+  clock.Advance(policy.DelayMs(1));
+  j = c.Claim(clock.NowUnixMs());
+  REQUIRE(j);
+  CHECK(j->attempts == 2);
+  out = c.Tx([&](Db& d) {
+    return FailJob(d, Ref(*j), {"boom", false}, clock.NowUnixMs(), policy);
+  });
+  REQUIRE(out);
+  CHECK(out->dead);
+}
+
 TEST_CASE("a permanent failure dead-letters at once", "[jobs]") {
   TempCatalog c;
   FakeClock clock;
