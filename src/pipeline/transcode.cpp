@@ -14,8 +14,14 @@
 //        option-string=scenecut=0 ! video/x-h264,profile=high ! h264parse
 //      ! mp4mux fragment-duration=4000 streamable=true ! appsink    (×3 rungs)
 //   d. ! queue ! audioconvert ! audioresample
-//      ! audio/x-raw,rate=48000,channels=2 ! voaacenc bitrate=128000
+//      ! audio/x-raw,rate=48000,channels=2 ! audiorate
+//      ! voaacenc bitrate=128000
 //      ! mp4mux fragment-duration=4000 streamable=true ! appsink
+//
+// A mono pair (two mono tracks, left and right) replaces the audio queue:
+//   d. ! queue ! audioconvert ! audioresample ! audio/x-raw,channels=1 ! i.
+//   d. ! queue ! audioconvert ! audioresample ! audio/x-raw,channels=1 ! i.
+//   audiointerleave name=i ! audioconvert ! …
 //
 // The graph is built from the probe: only the branches the source has (a
 // video-only file in an a+v graph never reaches EOS). The calling thread
