@@ -6,15 +6,18 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -45,6 +48,31 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A tmpfs of `size` (e.g. "48m") mounted on `path` (created if missing) for
+// the scope, lazily detached at its end (a daemon may still hold files in
+// it). Where mounting is not allowed, mounted() is false and error() says
+// why: the caller skips its test.
+class ScopedTmpfs {
+ public:
+  ScopedTmpfs(const std::string& path, const std::string& size) : path_(path) {
+    std::filesystem::create_directories(path);
+    const std::string options = "size=" + size;
+    mounted_ = mount("tmpfs", path.c_str(), "tmpfs", 0, options.c_str()) == 0;
+    if (!mounted_) error_ = strerror(errno);
+  }
+  ~ScopedTmpfs() {
+    if (mounted_) umount2(path_.c_str(), MNT_DETACH);
+  }
+  ScopedTmpfs(const ScopedTmpfs&) = delete;
+  ScopedTmpfs& operator=(const ScopedTmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string path_, error_;
+  bool mounted_ = false;
 };
 
 // What a shell command printed on stdout, and its exit code (-1 when it did

@@ -4,13 +4,11 @@
 // fills up mid-transcode.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -269,19 +267,11 @@ TEST_CASE(
       /*min_free_mib=*/1);
   std::string source = env.Source("long.mp4", 20, 640, 360);
   const std::string data = env.dir / "data";
-  fs::create_directories(data);
-  if (mount("tmpfs", data.c_str(), "tmpfs", 0, "size=48m") != 0) {
-    WARN("skipped: cannot mount a tmpfs here (" << strerror(errno) << ")");
+  ScopedTmpfs tmpfs(data, "48m");
+  if (!tmpfs.mounted()) {
+    WARN("skipped: cannot mount a tmpfs here (" << tmpfs.error() << ")");
     return;
   }
-  struct Unmount {
-    std::string path;
-    Env& env;
-    ~Unmount() {
-      env.Kill();
-      umount2(path.c_str(), MNT_DETACH);
-    }
-  } unmount{data, env};
   REQUIRE(env.Start());
   // Room for the source's copy and 2.5 MB (above the 1 MiB floor), not for
   // the renditions (~2.8 MB).

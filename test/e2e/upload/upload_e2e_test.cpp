@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -315,20 +314,16 @@ TEST_CASE(
     "freeing space",
     "[e2e][upload]") {
   std::string dir = TempDir("diskfull");
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() { fs::remove_all(dir); }
+  } remove_dir{dir};
   std::string mnt = dir + "/mnt";
-  fs::create_directories(mnt);
-  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64m") != 0) {
-    WARN("skipped: cannot mount a tmpfs here (" << strerror(errno) << ")");
-    fs::remove_all(dir);
+  vodd::test::ScopedTmpfs tmpfs(mnt, "64m");
+  if (!tmpfs.mounted()) {
+    WARN("skipped: cannot mount a tmpfs here (" << tmpfs.error() << ")");
     return;
   }
-  struct Unmount {
-    std::string mnt, dir;
-    ~Unmount() {
-      umount2(mnt.c_str(), MNT_DETACH);
-      fs::remove_all(dir);
-    }
-  } unmount{mnt, dir};
   std::string data = mnt + "/data";
   std::string src = dir + "/source.bin";
   MakeFile(src, 24 * kMiB);
