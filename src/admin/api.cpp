@@ -438,6 +438,27 @@ void DeleteVideo(const CallPtr& c) {
       });
 }
 
+// POST /videos/{id}/reprocess: a new transcode job for a ready or failed
+// video, made with the current settings and published as the next version
+// (the current one keeps playing until then). 202 with the job.
+void ReprocessVideo(const CallPtr& c) {
+  auto id = VideoIdParam(c);
+  if (!id) return c->ReplyError(id.error());
+  auto impl = c->impl().lock();
+  int64_t now = impl->Now();
+  int max_attempts = impl->settings.effective().pipeline.max_attempts;
+  std::string root = impl->layout.root();
+  c->Write(
+      [vid = *id, now, max_attempts, root](catalog::Db& db) -> Result<json> {
+        TRY_ASSIGN(int64_t job_id,
+                   catalog::ReprocessVideo(db, root, vid, now, max_attempts));
+        TRY_ASSIGN(auto j, catalog::GetJob(db, job_id));
+        if (!j) return MakeError(ErrorCode::kInternal, "job vanished");
+        return JobJson(*j);
+      },
+      [](CallPtr c2, json j) { c2->Reply(202, j); });
+}
+
 void SignVideo(const CallPtr& c) {
   auto id = VideoIdParam(c);
   if (!id) return c->ReplyError(id.error());
@@ -980,6 +1001,7 @@ void Impl::BuildRoutes() {
   add("PATCH", "videos/:id", A::kAdmin, PatchVideo);
   add("DELETE", "videos/:id", A::kAdmin, DeleteVideo);
   add("POST", "videos/:id/sign", A::kAdmin, SignVideo);
+  add("POST", "videos/:id/reprocess", A::kAdmin, ReprocessVideo);
 
   add("GET", "jobs", A::kRead, ListJobs);
   add("GET", "jobs/:id", A::kRead, GetJob);

@@ -253,6 +253,25 @@ int JobAction(const std::string& config_path, const std::string& action,
   return 0;
 }
 
+int ReprocessVideoCmd(const std::string& config_path,
+                      const std::string& video_id) {
+  auto c = OpenLayout(config_path);
+  if (!c) return Fail(c.error());
+  auto writer = catalog::Writer::Create(c->layout->CatalogPath(), nullptr);
+  if (!writer) return Fail(writer.error());
+  int max_attempts = c->cfg.pipeline.max_attempts;
+  std::string root = c->layout->root();
+  auto job = (*writer)->Call<int64_t>([&](catalog::Db& db) {
+    return catalog::ReprocessVideo(
+        db, root, video_id, SystemClock::Get().NowUnixMs(), max_attempts);
+  });
+  (*writer)->Stop();
+  if (!job) return Fail(job.error());
+  fmt::print("video {} queued for processing again as job {}\n", video_id,
+             *job);
+  return 0;
+}
+
 int JobPriority(const std::string& config_path, int64_t id, int64_t priority) {
   auto c = OpenLayout(config_path);
   if (!c) return Fail(c.error());
@@ -391,6 +410,25 @@ void AddJob(CLI::App& cli, std::function<int()>& run) {
   });
 }
 
+void AddVideo(CLI::App& cli, std::function<int()>& run) {
+  auto* cmd = cli.add_subcommand("video", "Act on one video.");
+  cmd->require_subcommand(1);
+  auto* sub = cmd->add_subcommand(
+      "reprocess",
+      "Make a ready or failed video again from its source with the current "
+      "settings; the current version keeps playing until the new one is "
+      "published");
+  struct Args {
+    std::string config, id;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("-c,--config", a->config,
+                  "Config file (default: built-in defaults)");
+  sub->add_option("id", a->id, "Video id")->required();
+  sub->callback(
+      [&run, a] { run = [a] { return ReprocessVideoCmd(a->config, a->id); }; });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Component>> WirePipeline(Context& ctx) {
@@ -412,7 +450,7 @@ Result<std::unique_ptr<Component>> WirePipeline(Context& ctx) {
 }
 
 std::vector<AddCommand> PipelineCommands() {
-  return {AddWorker, AddIngest, AddJobs, AddVideos, AddJob};
+  return {AddWorker, AddIngest, AddJobs, AddVideos, AddVideo, AddJob};
 }
 
 }  // namespace vodd::app

@@ -1,5 +1,7 @@
 #include "vodd/catalog/videos.h"
 
+#include <sys/stat.h>
+
 #include "vodd/catalog/jobs.h"
 
 #include <fmt/format.h>
@@ -67,6 +69,63 @@ Result<int64_t> CreateVideoWithJob(Db& db, const NewVideo& v, int64_t now_ms,
       .Bind(3, v.priority);
   job.Bind(4, max_attempts).Bind(5, now_ms);
   job.Bind(6, now_ms + EstimatedWorkMs(v.source_size));
+  TRY_ASSIGN(bool row, job.Step());
+  if (!row) return MakeError(ErrorCode::kInternal, "job insert returned no id");
+  int64_t id = job.Int(0);
+  job.Reset();
+  return id;
+}
+
+Result<int64_t> ReprocessVideo(Db& db, const std::string& data_root,
+                               const std::string& video_id, int64_t now_ms,
+                               int max_attempts) {
+  TRY_ASSIGN(auto video, GetVideo(db, video_id));
+  if (!video || video->state == "deleting") {
+    return MakeError(ErrorCode::kNotFound, "no such video");
+  }
+  if (video->state != "ready" && video->state != "failed") {
+    return MakeError(ErrorCode::kConflict,
+                     fmt::format("video is {}: it can be processed again once "
+                                 "its processing has ended",
+                                 video->state));
+  }
+  TRY_ASSIGN(Stmt busy,
+             db.Prepare("SELECT id,state FROM jobs WHERE video_id=?1 AND "
+                        "state IN ('queued','leased','waiting') LIMIT 1"));
+  busy.Bind(1, video_id);
+  TRY_ASSIGN(bool active, busy.Step());
+  if (active) {
+    std::string state = busy.Text(1);
+    return MakeError(
+        ErrorCode::kConflict,
+        state == "waiting"
+            ? fmt::format("video has job {} waiting for its group: retry "
+                          "the group's failed job instead",
+                          busy.Int(0))
+            : fmt::format("video has job {} {}", busy.Int(0),
+                          state == "leased" ? "running" : state));
+  }
+  busy.Reset();
+  struct stat st {};
+  if (stat((data_root + "/" + video->source_path).c_str(), &st) != 0) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "the source file " + video->source_path +
+                         " is gone, so the video cannot be made again");
+  }
+  // The key only has to be new: no two reprocess jobs of a video are active
+  // at once (checked above, in this transaction).
+  TRY_ASSIGN(
+      Stmt job,
+      db.Prepare("INSERT INTO "
+                 "jobs(kind,video_id,idem_key,payload,state,priority,max_"
+                 "attempts,run_after,created_at,updated_at,fair_key) "
+                 "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5,?5,?6) "
+                 "RETURNING id"));
+  job.Bind(1, video_id)
+      .Bind(2, fmt::format("transcode:{}:again:{}", video_id, now_ms))
+      .Bind(3, video->priority);
+  job.Bind(4, max_attempts).Bind(5, now_ms);
+  job.Bind(6, now_ms + EstimatedWorkMs(video->source_size));
   TRY_ASSIGN(bool row, job.Step());
   if (!row) return MakeError(ErrorCode::kInternal, "job insert returned no id");
   int64_t id = job.Int(0);

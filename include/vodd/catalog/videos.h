@@ -4,6 +4,9 @@
 //                                                         │
 //                   ready ◄──(PublishVersion)─────────────┤
 //                   failed ◄──(job dead-lettered)─────────┘
+//   ReprocessVideo: ready|failed ──► the same state, with a new transcode job;
+//     a ready video keeps serving its version until PublishVersion (N+1)
+//     replaces it, and stays ready if that job dies.
 //   any ──(DeleteVideo: media removed, then rows)──► gone
 #pragma once
 
@@ -46,6 +49,18 @@ struct NewVideo {
 // Returns the job id.
 Result<int64_t> CreateVideoWithJob(Db& db, const NewVideo& v, int64_t now_ms,
                                    int max_attempts);
+
+// Queues a new 'transcode' job for a video that has finished processing
+// (ready or failed), so it is made again from its source with today's
+// settings (ladder, segment length, …) and published as the next version.
+// kNotFound for an unknown or deleting video; kConflict while the video is
+// still uploaded or processing, or has a job queued, running or waiting;
+// kFailedPrecondition when its source (under `data_root`) is gone. Call
+// inside the writer's transaction, off the HTTP thread (it stats the
+// source). Returns the job id.
+Result<int64_t> ReprocessVideo(Db& db, const std::string& data_root,
+                               const std::string& video_id, int64_t now_ms,
+                               int max_attempts);
 
 Result<std::optional<Video>> GetVideo(Db& db, const std::string& id);
 // Newest first; `limit` ≤ 1000.

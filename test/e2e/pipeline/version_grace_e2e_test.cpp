@@ -1,11 +1,7 @@
-// Over HTTP: a video published again (version 2) keeps answering its
-// version 1 URLs with the same bytes during the grace period, and a daemon
-// started with the grace over removes version 1 (rows, then media).
-//
-// No product path re-transcodes a ready video yet (a retry needs a dead or
-// cancelled job), so the test queues the second transcode job the way
-// CreateVideoWithJob queues the first, from its own connection while the
-// daemon runs (as `vodd ingest` does).
+// Over HTTP: a video published again (version 2, queued by `vodd video
+// reprocess` while the daemon runs) keeps answering its version 1 URLs with
+// the same bytes during the grace period, and a daemon started with the
+// grace over removes version 1 (rows, then media).
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -69,17 +65,18 @@ TEST_CASE("version 1 URLs keep their bytes after version 2 is published",
   auto playlist1 = Http("GET", v1 + "v240/index.m3u8", {}, "", 10);
   REQUIRE(playlist1.status == 200);
 
-  // Publish again: a second transcode job for the same video.
-  {
-    auto db = env.Db(catalog::Db::Mode::kReadWrite);
-    auto s = db->Prepare(
-        "INSERT INTO jobs(kind,video_id,idem_key,payload,state,priority,"
-        "max_attempts,run_after,created_at,updated_at,fair_key) "
-        "VALUES('transcode',?1,?2,'{}','queued',0,3,0,0,0,0)");
-    REQUIRE(s);
-    s->Bind(1, id).Bind(2, "transcode:" + id + ":2");
-    REQUIRE(s->Run());
-  }
+  // Publish again: `vodd video reprocess` queues a second transcode job; a
+  // second request while it is queued or running is refused.
+  std::string reprocess = std::string(VODD_BINARY) + " video reprocess -c " +
+                          env.conf + " " + id + " 2>&1";
+  CommandResult queued = RunCommand(reprocess);
+  INFO(queued.out);
+  REQUIRE(queued.status == 0);
+  CHECK(queued.out.find("queued for processing again as job") !=
+        std::string::npos);
+  CommandResult twice = RunCommand(reprocess);
+  CHECK(twice.status != 0);
+  CHECK(twice.out.find("video has job") != std::string::npos);
   REQUIRE(WaitFor([&] { return env.Version(id) == 2; }, kTranscode, kPoll));
   auto stable = Http("GET", env.base + "/v/" + id + "/master.m3u8", {}, "", 10);
   REQUIRE(stable.status == 200);

@@ -602,6 +602,60 @@ TEST_CASE("jobs, uploads and stats", "[integration]") {
   CHECK(s["workers"].get<int>() >= 1);
 }
 
+TEST_CASE("videos: a ready video is queued for processing again",
+          "[integration]") {
+  TempDir dir;
+  Harness h(dir.path());
+  Browser b = SetUp(h);
+  std::string vid = AddVideo(h, "clip", 1000);
+  std::string path = "/videos/" + vid + "/reprocess";
+  auto early = b.Do("POST", path);
+  CHECK(early.status == 409);
+  CHECK(Body(early)["error"]["message"].get<std::string>().find(
+            "video is uploaded") != std::string::npos);
+  CHECK(b.Do("POST", "/videos/" + std::string(32, 'a') + "/reprocess").status ==
+        404);
+
+  // Processed once: its job done, version 1 published; the source kept.
+  REQUIRE(h.writer().Call<bool>([&](catalog::Db& db) -> Result<bool> {
+    TRY(db.Exec("UPDATE jobs SET state='done' WHERE video_id='" + vid + "'"));
+    TRY(db.Exec("UPDATE videos SET state='ready', version=1 WHERE id='" + vid +
+                "'"));
+    return true;
+  }));
+  REQUIRE(storage::MakeDirs(h.layout().root() + "/sources"));
+  vodd::test::WriteFile(h.layout().root() + "/sources/" + vid, "src");
+
+  auto queued = b.Do("POST", path);
+  REQUIRE(queued.status == 202);
+  json job = Body(queued);
+  CHECK(job["kind"] == "transcode");
+  CHECK(job["state"] == "queued");
+  auto detail = Body(b.Do("GET", "/videos/" + vid));
+  CHECK(detail["state"] == "ready");
+  CHECK(detail["jobs"].size() == 2);
+  auto twice = b.Do("POST", path);
+  CHECK(twice.status == 409);
+  CHECK(Body(twice)["error"]["message"] ==
+        "video has job " + std::to_string(job["id"].get<int64_t>()) +
+            " queued");
+
+  // Without its source a video cannot be made again.
+  REQUIRE(b.Do("POST",
+               "/jobs/" + std::to_string(job["id"].get<int64_t>()) + "/cancel")
+              .status == 200);
+  std::filesystem::remove(h.layout().root() + "/sources/" + vid);
+  auto gone = b.Do("POST", path);
+  CHECK(gone.status == 409);
+  CHECK(Body(gone)["error"]["message"].get<std::string>().find("is gone") !=
+        std::string::npos);
+
+  // It changes what is published: the admin scope, not catalog:read.
+  std::string reader = MakeToken(h, "catalog:read");
+  CHECK(WithToken(h, "POST", "/videos/" + vid + "/reprocess", reader).status ==
+        403);
+}
+
 TEST_CASE("settings: read, validate, store, reset", "[integration]") {
   TempDir dir;
   Harness h(dir.path());

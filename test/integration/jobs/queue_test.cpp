@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -250,6 +251,93 @@ TEST_CASE("completion and publish commit together or not at all", "[jobs]") {
   REQUIRE(ok);
   CHECK(c.VideoState(v) == "ready");
   CHECK(c.Get(j->id).state == "done");
+}
+
+TEST_CASE("a ready video is processed again as a new job and version",
+          "[jobs]") {
+  TempCatalog c;
+  FakeClock clock;
+  auto v = c.AddVideo(clock.NowUnixMs());
+  // The source lives under the data folder (here the catalog's folder).
+  std::filesystem::create_directories(c.dir + "/sources");
+  { std::ofstream(c.dir + "/sources/" + v) << "media"; }
+  auto again = [&] {
+    return c.Tx([&](Db& d) {
+      return ReprocessVideo(d, c.dir, v, clock.NowUnixMs(), 3);
+    });
+  };
+  // Not before the first processing has ended.
+  auto early = again();
+  REQUIRE_FALSE(early);
+  CHECK(early.error().code == ErrorCode::kConflict);
+  CHECK(early.error().message.find("uploaded") != std::string::npos);
+
+  auto first = c.Claim(clock.NowUnixMs());
+  REQUIRE(first);
+  PublishedVersion p;
+  p.video_id = v;
+  p.version = 1;
+  p.duration_ms = 3000;
+  Rendition r;
+  r.name = "a0";
+  r.kind = "audio";
+  r.codecs = "mp4a.40.2";
+  r.timescale = 48000;
+  r.init_hash = "00";
+  r.segments.push_back({1, 0, 48000 * 3, 100, "ab"});
+  p.renditions.push_back(r);
+  REQUIRE(c.Tx([&](Db& d) -> Status {
+    TRY(CompleteJob(d, Ref(*first), clock.NowUnixMs()));
+    return PublishVersion(d, p, clock.NowUnixMs());
+  }));
+  REQUIRE(c.VideoState(v) == "ready");
+
+  clock.Advance(1000);
+  auto job = again();
+  REQUIRE(job);
+  CHECK(*job != first->id);
+  CHECK(c.Get(*job).kind == "transcode");
+  CHECK(c.Get(*job).state == "queued");
+  // One at a time: a second request names the job already queued.
+  auto twice = again();
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().code == ErrorCode::kConflict);
+  CHECK(twice.error().message == fmt::format("video has job {} queued", *job));
+
+  // The video keeps serving version 1 while the job runs, and stays ready
+  // when the job dies; the reason is kept on the video.
+  auto running = c.Claim(clock.NowUnixMs());
+  REQUIRE(running);
+  CHECK(running->id == *job);
+  CHECK(c.VideoState(v) == "ready");
+  auto out = c.Tx([&](Db& d) {
+    return FailJob(d, Ref(*running), {"decoder gave up", true},
+                   clock.NowUnixMs(), RetryPolicy{});
+  });
+  REQUIRE(out);
+  CHECK(out->dead);
+  CHECK(c.VideoState(v) == "ready");
+  auto video = GetVideo(*c.db, v);
+  REQUIRE(video);
+  CHECK((*video)->version == 1);
+  CHECK((*video)->error.value_or("").find("decoder gave up") !=
+        std::string::npos);
+
+  // With no job active it can be asked again; without its source it cannot.
+  clock.Advance(1000);
+  auto third = again();
+  REQUIRE(third);
+  CHECK(c.Get(*third).state == "queued");
+  REQUIRE(c.Tx([&](Db& d) { return CancelJob(d, *third, clock.NowUnixMs()); }));
+  std::filesystem::remove(c.dir + "/sources/" + v);
+  auto gone = again();
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().code == ErrorCode::kFailedPrecondition);
+  auto unknown = c.Tx([&](Db& d) {
+    return ReprocessVideo(d, c.dir, std::string(32, 'f'), clock.NowUnixMs(), 3);
+  });
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == ErrorCode::kNotFound);
 }
 
 TEST_CASE("failures back off exponentially, then dead-letter with the reason",
