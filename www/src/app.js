@@ -459,6 +459,7 @@ function player(v) {
   const preview = h('div', { class: 'preview', hidden: true }, h('span'));
   const timeline = h('div', { class: 'timeline', id: 'timeline', title: 'Hover for thumbnails, click to seek' }, played, preview);
   if (Hls.isSupported()) {
+    if (state.hls) state.hls.destroy();
     const hls = new Hls({ enableWorker: false });
     hls.loadSource(v.urls.hls);
     hls.attachMedia(video);
@@ -512,7 +513,8 @@ pages.video = async (id) => {
   const jobs = h('tbody');
   const status = h('span');
   const renderJobs = () => {
-    status.replaceChildren(badge(v.state), v.error ? h('span', { class: 'error', text: ` ${v.error}` }) : '');
+    status.replaceChildren(badge(v.state), v.version ? h('span', { class: 'muted version', text: ` version ${v.version}` }) : '',
+      v.error ? h('span', { class: 'error', text: ` ${v.error}` }) : '');
     jobs.replaceChildren(...(v.jobs.length ? v.jobs.map((j) => h('tr', {},
       h('td', { text: `#${j.id} ${j.kind}` }), h('td', {}, badge(j.state)),
       h('td', {}, j.state === 'leased' ? [bar(j.progress), ` ${Math.round(j.progress * 100)}%`] : `${Math.round(j.progress * 100)}%`),
@@ -551,9 +553,12 @@ pages.video = async (id) => {
   };
   async function refresh() {
     const had = !!v.urls;
+    const version = v.version;
     v = await api('GET', `/videos/${id}`);
     renderJobs();
-    if (!had && v.urls) renderLeft();
+    // First published, or a new version (processed again): new player and
+    // renditions.
+    if ((!had && v.urls) || (had && v.version !== version)) renderLeft();
   }
   renderLeft();
   renderJobs();
@@ -561,7 +566,10 @@ pages.video = async (id) => {
     h('h1', {}, v.title || v.filename || v.id, ' ', status),
     h('div', { class: 'grid2' }, left, h('div', {}, meta,
       h('div', { class: 'card' }, h('div', { class: 'muted', text: `File ${v.filename} · ${fmtBytes(v.source_size)} · ${fmtDuration(v.duration_ms)} · added ${fmtTime(v.created_at)}` }),
-        h('p', {}, h('button', { type: 'button', class: 'danger', onclick: async () => {
+        h('p', {}, ['ready', 'failed'].includes(v.state) ? h('button', { type: 'button', class: 'secondary', id: 'reprocess', title: 'Make the video again from its source with the current settings', onclick: async () => {
+          if (!confirm(`Process "${v.title || v.id}" again from its source with the current settings? What plays now keeps playing until the new version is ready.`)) return;
+          try { await api('POST', `/videos/${id}/reprocess`); toast('Queued for processing again'); refresh(); } catch (e) { toast(e.message, true); }
+        } }, 'Process again') : '', ' ', h('button', { type: 'button', class: 'danger', onclick: async () => {
           if (!confirm(`Delete "${v.title || v.id}" and all of its media? This cannot be undone.`)) return;
           try { await api('DELETE', `/videos/${id}`); toast('Deleted'); location.hash = '#/library'; } catch (e) { toast(e.message, true); }
         } }, 'Delete video'))))),

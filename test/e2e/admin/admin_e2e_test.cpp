@@ -62,15 +62,15 @@ void RunAdminPage(const std::string& browser, const std::string& artifacts) {
 }  // namespace
 
 TEST_CASE(
-    "the admin page in Chromium: setup, upload to ready, play, resume after "
-    "reload, settings, tokens, logout",
+    "the admin page in Chromium: setup, upload to ready, play, process again, "
+    "resume after reload, settings, tokens, logout",
     "[e2e]") {
   RunAdminPage("chromium", "admin");
 }
 
 TEST_CASE(
-    "the admin page in Firefox: setup, upload to ready, play, resume after "
-    "reload, settings, tokens, logout",
+    "the admin page in Firefox: setup, upload to ready, play, process again, "
+    "resume after reload, settings, tokens, logout",
     "[e2e]") {
   RunAdminPage("firefox", "admin-firefox");
 }

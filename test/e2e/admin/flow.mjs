@@ -1,7 +1,8 @@
 // The admin page's end-to-end flow, driver-neutral (see drivers.mjs): first-run
 // setup, log out/in, upload a clip through the page (tus), watch it reach
-// ready, play it in the preview, resume an upload after a page reload, change
-// a setting and see it applied, create an API token and use it, log out.
+// ready, play it in the preview, process it again, resume an upload after a
+// page reload, change a setting and see it applied, create an API token and
+// use it, log out.
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -123,6 +124,29 @@ export async function run(b, o) {
       const rows = await b.evaluate(() => document.querySelectorAll('#main table tbody tr').length);
       if (rows < 2) throw new Error('no renditions listed');
       await shot('06-video-playing');
+    });
+
+    // "Process again" on the video page: a second transcode job, published
+    // as version 2 while version 1 keeps playing. (confirm() is answered in
+    // the page, the same way in both drivers.)
+    await step('process the video again: version 2 replaces version 1', async () => {
+      const before = await apiGet(`/videos/${videoId}`);
+      if (before.body.version !== 1) throw new Error(`video at version ${before.body.version} before`);
+      await b.evaluate(() => { window.confirm = () => true; });
+      await b.click('#reprocess');
+      await waitForText(b, '#jobs tbody', 'queued');
+      const v2 = await until('version 2', async () => {
+        const v = await apiGet(`/videos/${videoId}`);
+        return v.body && v.body.version === 2 ? v.body : null;
+      }, 240000);
+      if (v2.state !== 'ready') throw new Error(`video ${v2.state} after version 2`);
+      const transcodes = v2.jobs.filter((j) => j.kind === 'transcode' && j.state === 'done').length;
+      if (transcodes !== 2) throw new Error(`${transcodes} done transcode jobs, expected 2`);
+      await b.waitForFunction(() => document.querySelectorAll('#jobs tbody tr').length >= 2, null, { timeout: 10000 });
+      // The page notices the new version and loads it into the preview.
+      await waitForText(b, 'h1 .version', 'version 2', { timeout: 10000 });
+      await b.waitFor('#preview');
+      await shot('06-video-processed-again');
     });
 
     // A larger file: the first 16 MiB chunk (the page's chunkSize) reaches
