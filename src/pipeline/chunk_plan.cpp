@@ -60,13 +60,18 @@ json ProbeToJson(const ProbeResult& p) {
                   {"par_num", v.par_num},   {"par_den", v.par_den},
                   {"rotation", v.rotation}, {"codec", v.codec}};
   }
-  if (p.audio) {
-    const auto& a = *p.audio;
-    j["audio"] = {{"sample_rate", a.sample_rate},
-                  {"channels", a.channels},
-                  {"codec", a.codec},
-                  {"language", a.language},
-                  {"mono_pair", a.mono_pair}};
+  auto audio_json = [](const AudioStreamInfo& a) {
+    return json{{"sample_rate", a.sample_rate},
+                {"channels", a.channels},
+                {"codec", a.codec},
+                {"language", a.language},
+                {"mono_pair", a.mono_pair},
+                {"index", a.index}};
+  };
+  if (p.audio) j["audio"] = audio_json(*p.audio);
+  if (!p.more_audio.empty()) {
+    j["more_audio"] = json::array();
+    for (const auto& a : p.more_audio) j["more_audio"].push_back(audio_json(a));
   }
   return j;
 }
@@ -88,15 +93,21 @@ ProbeResult ProbeFromJson(const json& j) {
     v.at("codec").get_to(i.codec);
     p.video = i;
   }
-  if (j.contains("audio")) {
-    const auto& a = j.at("audio");
+  auto audio_from = [](const json& a) {
     AudioStreamInfo i;
     a.at("sample_rate").get_to(i.sample_rate);
     a.at("channels").get_to(i.channels);
     a.at("codec").get_to(i.codec);
     a.at("language").get_to(i.language);
-    i.mono_pair = a.value("mono_pair", false);  // absent in older payloads
-    p.audio = i;
+    // Absent in older payloads (one audio rendition, no pairs).
+    i.mono_pair = a.value("mono_pair", false);
+    i.index = a.value("index", 0);
+    return i;
+  };
+  if (j.contains("audio")) p.audio = audio_from(j.at("audio"));
+  if (j.contains("more_audio")) {
+    for (const auto& a : j.at("more_audio"))
+      p.more_audio.push_back(audio_from(a));
   }
   return p;
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -206,6 +207,40 @@ Result<int64_t> MeasureDurationMs(const std::string& path, int timeout_s) {
 
 }  // namespace
 
+std::string AudioRenditionName(size_t k) { return fmt::format("a{}", k); }
+
+std::vector<const AudioStreamInfo*> AudioOutputs(const ProbeResult& probe) {
+  std::vector<const AudioStreamInfo*> out;
+  if (!probe.audio) return out;
+  out.push_back(&*probe.audio);
+  for (const auto& a : probe.more_audio) out.push_back(&a);
+  return out;
+}
+
+void SelectAudio(const std::vector<AudioStreamInfo>& streams,
+                 ProbeResult& out) {
+  out.audio.reset();
+  out.more_audio.clear();
+  std::set<std::string> used;
+  for (size_t i = 0; i < streams.size() && i < kMaxAudioStreams; ++i) {
+    AudioStreamInfo a = streams[i];
+    const AudioStreamInfo* next =
+        i + 1 < std::min(streams.size(), kMaxAudioStreams) ? &streams[i + 1]
+                                                           : nullptr;
+    // Two mono tracks in different languages are two programmes, not a pair.
+    a.mono_pair = a.channels == 1 && next && next->channels == 1 &&
+                  next->language == a.language;
+    if (!out.audio) {
+      used.insert(a.language);
+      out.audio = a;
+    } else if (a.language != "und" && used.insert(a.language).second &&
+               out.more_audio.size() + 1 < kMaxAudioOutputs) {
+      out.more_audio.push_back(a);
+    }
+    if (a.mono_pair) ++i;  // its right track belongs to it
+  }
+}
+
 Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
   TRY(EnsureGstInit());
   GError* raw_error = nullptr;
@@ -285,26 +320,34 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
   gst_discoverer_stream_info_list_free(videos);
 
   GList* audios = gst_discoverer_info_get_audio_streams(info.get());
-  if (audios) {
-    auto* a = GST_DISCOVERER_AUDIO_INFO(audios->data);
+  std::vector<AudioStreamInfo> streams;
+  for (GList* l = audios; l; l = l->next) {
+    auto* a = GST_DISCOVERER_AUDIO_INFO(l->data);
     AudioStreamInfo ai;
     ai.sample_rate = int(gst_discoverer_audio_info_get_sample_rate(a));
     ai.channels = int(gst_discoverer_audio_info_get_channels(a));
     ai.codec = CodecDescription(GST_DISCOVERER_STREAM_INFO(a));
-    auto language = [](GstDiscovererAudioInfo* stream) {
-      const gchar* lang = gst_discoverer_audio_info_get_language(stream);
-      return std::string(lang && *lang ? lang : "und");
-    };
-    ai.language = language(a);
-    // Two mono tracks in different languages are two programmes, not a pair.
-    auto* next =
-        audios->next ? GST_DISCOVERER_AUDIO_INFO(audios->next->data) : nullptr;
-    ai.mono_pair = ai.channels == 1 && next &&
-                   gst_discoverer_audio_info_get_channels(next) == 1 &&
-                   language(next) == ai.language;
-    r.audio = ai;
+    const gchar* lang = gst_discoverer_audio_info_get_language(a);
+    ai.language = lang && *lang ? lang : "und";
+    ai.index = int(streams.size());
+    streams.push_back(std::move(ai));
   }
   gst_discoverer_stream_info_list_free(audios);
+  SelectAudio(streams, r);
+  // decodebin leaves out a stream it has no decoder for, and the transcode
+  // links audio streams by their order: with anything missing, only the
+  // first audio rendition is made.
+  if (!r.more_audio.empty()) {
+    const gchar** missing =
+        gst_discoverer_info_get_missing_elements_installer_details(info.get());
+    if (missing && *missing) {
+      LOG_WARN("pipeline",
+               "{}: a decoder is missing ({}); only the first audio track is "
+               "used",
+               path, *missing);
+      r.more_audio.clear();
+    }
+  }
 
   if (!r.video && !r.audio) {
     return MakeError(ErrorCode::kMedia,
@@ -322,9 +365,13 @@ Result<ProbeResult> Probe(const std::string& path, int timeout_s) {
                             r.video->width, r.video->height, r.video->fps_num,
                             r.video->fps_den, r.video->rotation, r.video->codec)
               : std::string("no video "),
-      r.audio ? fmt::format("audio {} Hz {} ch ({}){}", r.audio->sample_rate,
+      r.audio ? fmt::format("audio {} Hz {} ch ({}){}{}", r.audio->sample_rate,
                             r.audio->channels, r.audio->codec,
-                            r.audio->mono_pair ? " + a mono right track" : "")
+                            r.audio->mono_pair ? " + a mono right track" : "",
+                            r.more_audio.empty()
+                                ? std::string()
+                                : fmt::format(" + {} more language(s)",
+                                              r.more_audio.size()))
               : std::string("no audio"));
   return r;
 }

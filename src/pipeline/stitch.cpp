@@ -3,8 +3,9 @@
 // byte for byte, then walks the chunks' segments in order, parsing every
 // moof (tfdt, trun) to check that segment numbers and decode times continue
 // across each join, and collects the segment index, keyframes and bandwidths
-// that Transcode's writer would have collected. The audio rendition (one
-// job for the whole file) is indexed the same way. Poster and sprite are
+// that Transcode's writer would have collected. The audio renditions (one
+// job for the whole file, a rendition per language) are indexed the same
+// way. Poster and sprite are
 // decoded from the stitched key samples, the same frames Transcode picks.
 //
 //   chunk 0/v360/{init.mp4,1.m4s…5.m4s}  ┐
@@ -317,14 +318,18 @@ Result<catalog::PublishedVersion> Stitch(
   for (auto& st : stitchers) out.renditions.push_back(st.Finish());
 
   if (split.audio) {
-    RenditionStitcher st("a0", out_dir);
-    catalog::Rendition base;
-    base.kind = "audio";
-    base.language = context.probe.audio ? context.probe.audio->language : "und";
-    TRY(st.Init(inputs.back(), base));
-    TRY(st.AddPart(inputs.back(), 0, 1, -1, {}));
-    covered_ms = std::max(covered_ms, st.covered_ms());
-    out.renditions.push_back(st.Finish());
+    // The audio job made every audio rendition in one piece.
+    const auto tracks = AudioOutputs(context.probe);
+    for (size_t k = 0; k < tracks.size(); ++k) {
+      RenditionStitcher st(AudioRenditionName(k), out_dir);
+      catalog::Rendition base;
+      base.kind = "audio";
+      base.language = tracks[k]->language;
+      TRY(st.Init(inputs.back(), base));
+      TRY(st.AddPart(inputs.back(), 0, 1, -1, {}));
+      covered_ms = std::max(covered_ms, st.covered_ms());
+      out.renditions.push_back(st.Finish());
+    }
     TRY(step());
   }
   TRY_ASSIGN(out.thumbnails,

@@ -1,6 +1,7 @@
 // Transcode: one GStreamer pipeline that decodes the source once and encodes
-// every rung of the ladder plus one audio rendition into CMAF, then the
-// poster and sprite from the output's own keyframes. The graph, for a
+// every rung of the ladder plus an audio rendition per language (the probe's
+// AudioOutputs) into CMAF, then the poster and sprite from the output's own
+// keyframes. The graph, for a
 // 1080p30 a+v source planned to 1080/720/480, 4 s segments, 2 s GOP:
 //
 //   filesrc location=SRC ! decodebin name=d
@@ -22,6 +23,9 @@
 //   d. ! queue ! audioconvert ! audioresample ! audio/x-raw,channels=1 ! i.
 //   d. ! queue ! audioconvert ! audioresample ! audio/x-raw,channels=1 ! i.
 //   audiointerleave name=i ! audioconvert ! …
+// A second language (a bilingual master) adds the same audio branch again,
+// for rendition a1, and so on; decodebin's audio pads go to the branches by
+// the source's stream order, as the probe counted them.
 //
 // The graph is built from the probe: only the branches the source has (a
 // video-only file in an a+v graph never reaches EOS). The calling thread
@@ -44,6 +48,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -160,11 +165,21 @@ struct Output {
 // inputs and flags the calling thread reads.
 struct DecodeLinks {
   GstElement* video_in = nullptr;  // branch heads (owned by the pipeline)
-  GstElement* audio_in = nullptr;
-  GstElement* right_in = nullptr;  // a mono pair's second track
-  std::atomic<bool> video_linked{false}, audio_linked{false},
-      right_linked{false}, link_failed{false};
+  // Audio branch heads by the source's audio stream index: a rendition's
+  // track, or a mono pair's second; null for streams left out.
+  std::array<GstElement*, kMaxAudioStreams> audio_in{};
+  std::array<std::atomic<bool>, kMaxAudioStreams> audio_linked{};
+  std::atomic<size_t> audio_pads{0};  // audio pads seen so far
+  std::atomic<bool> video_linked{false}, link_failed{false};
   std::atomic<bool> no_more_pads{false};
+  // A head (video or audio) that decodebin never gave a stream to.
+  bool Missing() const {
+    if (video_in && !video_linked) return true;
+    for (size_t i = 0; i < audio_in.size(); ++i) {
+      if (audio_in[i] && !audio_linked[i]) return true;
+    }
+    return false;
+  }
 };
 
 void LinkDecodedPad(DecodeLinks* links, GstPad* pad, GstElement* target,
@@ -188,13 +203,12 @@ void OnPadAdded(GstElement*, GstPad* pad, gpointer user_data) noexcept {
     LinkDecodedPad(links, pad, links->video_in, links->video_linked);
   } else if (g_str_has_prefix(name, "audio/x-raw")) {
     // decodebin exposes its pads in the demuxer's order, as the probe saw.
-    if (!links->audio_linked)
-      LinkDecodedPad(links, pad, links->audio_in, links->audio_linked);
-    else
-      LinkDecodedPad(links, pad, links->right_in, links->right_linked);
+    const size_t i = links->audio_pads.fetch_add(1);
+    if (i < kMaxAudioStreams)
+      LinkDecodedPad(links, pad, links->audio_in[i], links->audio_linked[i]);
   }
-  // Other streams (subtitles, further audio tracks) stay unlinked; decodebin
-  // keeps going as long as one of its streams is linked.
+  // Other streams (subtitles, audio tracks the probe left out) stay
+  // unlinked; decodebin keeps going as long as one of its streams is linked.
 }
 
 // Connects `callback` with its own reference to `data`, released when the
@@ -378,16 +392,23 @@ GstPadProbeReturn PositionChannels(GstPad*, GstPadProbeInfo* info,
   return GST_PAD_PROBE_OK;
 }
 
+// The name of audio rendition `k`'s first queue ("audio_in", "audio_in_1",
+// …), or of its mono pair's second track's (`right`).
+std::string AudioQueueName(size_t k, bool right) {
+  std::string name = right ? "audio_right_in" : "audio_in";
+  return k == 0 ? name : fmt::format("{}_{}", name, k);
+}
+
 // A mono pair's two tracks as one stereo stream: each track to 48 kHz mono,
 // then interleaved (positions left, right from PositionChannels).
-Status BuildMonoPair(GstBin* bin, GstElement*& left, GstElement*& right,
-                     GstElement*& out) {
+Status BuildMonoPair(GstBin* bin, size_t k, GstElement*& left,
+                     GstElement*& right, GstElement*& out) {
   TRY_ASSIGN(out, AddElement(bin, "audiointerleave"));
   g_object_set(out, "channel-positions-from-input", FALSE, nullptr);
   GstElement* heads[2] = {};
   for (int i = 0; i < 2; ++i) {
-    TRY_ASSIGN(heads[i], AddElement(bin, "queue",
-                                    i == 0 ? "audio_in" : "audio_right_in"));
+    TRY_ASSIGN(heads[i],
+               AddElement(bin, "queue", AudioQueueName(k, i == 1).c_str()));
     TRY_ASSIGN(GstElement * convert, AddElement(bin, "audioconvert"));
     TRY_ASSIGN(GstElement * resample, AddElement(bin, "audioresample"));
     TRY_ASSIGN(GstElement * mono,
@@ -404,15 +425,15 @@ Status BuildMonoPair(GstBin* bin, GstElement*& left, GstElement*& right,
   return Ok();
 }
 
-// `right` is null unless the probe found a mono pair.
-Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, bool mono_pair,
-                        GstElement*& head, GstElement*& right,
+// Audio rendition `k`; `right` is null unless its track is a mono pair.
+Status BuildAudioBranch(GstBin* bin, const LadderPlan& plan, size_t k,
+                        bool mono_pair, GstElement*& head, GstElement*& right,
                         GstElement*& sink) {
   GstElement* q = nullptr;
   if (mono_pair) {
-    TRY(BuildMonoPair(bin, head, right, q));
+    TRY(BuildMonoPair(bin, k, head, right, q));
   } else {
-    TRY_ASSIGN(q, AddElement(bin, "queue", "audio_in"));
+    TRY_ASSIGN(q, AddElement(bin, "queue", AudioQueueName(k, false).c_str()));
     head = q;
   }
   TRY_ASSIGN(GstElement * convert, AddElement(bin, "audioconvert"));
@@ -727,23 +748,38 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
     }
   }
   if (with_audio) {
-    GstElement* sink = nullptr;
-    TRY(BuildAudioBranch(bin, plan, probe.audio && probe.audio->mono_pair,
-                         links.audio_in, links.right_in, sink));
-    AddRunningTimeProbe(links.audio_in);
-    if (links.right_in) AddRunningTimeProbe(links.right_in);
-    catalog::Rendition r;
-    r.name = "a0";
-    r.kind = "audio";
-    r.language = probe.audio ? probe.audio->language : "und";
-    const std::string dir = out_dir + "/" + r.name;
-    TRY(MakeDir(dir));
-    Output o;
-    o.appsink = sink;
-    o.writer =
-        std::make_unique<RenditionWriter>(dir, std::move(r), KeyCapture{});
-    o.segmenter = std::make_unique<Segmenter>(seg_opts, o.writer.get());
-    outputs.push_back(std::move(o));
+    // One rendition per language the probe kept (a0, a1, …).
+    const auto tracks = AudioOutputs(probe);
+    for (size_t k = 0; k < tracks.size(); ++k) {
+      const AudioStreamInfo& track = *tracks[k];
+      const size_t index = size_t(track.index);
+      if (index + (track.mono_pair ? 1 : 0) >= kMaxAudioStreams ||
+          links.audio_in[index] ||
+          (track.mono_pair && links.audio_in[index + 1])) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         fmt::format("bad audio stream index {}", index));
+      }
+      GstElement *head = nullptr, *right = nullptr, *sink = nullptr;
+      TRY(BuildAudioBranch(bin, plan, k, track.mono_pair, head, right, sink));
+      links.audio_in[index] = head;
+      AddRunningTimeProbe(head);
+      if (right) {
+        links.audio_in[index + 1] = right;
+        AddRunningTimeProbe(right);
+      }
+      catalog::Rendition r;
+      r.name = AudioRenditionName(k);
+      r.kind = "audio";
+      r.language = track.language;
+      const std::string dir = out_dir + "/" + r.name;
+      TRY(MakeDir(dir));
+      Output o;
+      o.appsink = sink;
+      o.writer =
+          std::make_unique<RenditionWriter>(dir, std::move(r), KeyCapture{});
+      o.segmenter = std::make_unique<Segmenter>(seg_opts, o.writer.get());
+      outputs.push_back(std::move(o));
+    }
   }
   ConnectShared(decode, "pad-added", G_CALLBACK(OnPadAdded), links_owner);
   ConnectShared(decode, "no-more-pads", G_CALLBACK(OnNoMorePads), links_owner);
@@ -829,9 +865,7 @@ Result<catalog::PublishedVersion> RunTranscodeGraph(
       return MakeError(ErrorCode::kMedia,
                        "cannot connect a decoded stream to the encoders");
     }
-    if (links.no_more_pads && ((links.video_in && !links.video_linked) ||
-                               (links.audio_in && !links.audio_linked) ||
-                               (links.right_in && !links.right_linked))) {
+    if (links.no_more_pads && links.Missing()) {
       return MakeError(
           ErrorCode::kMedia,
           fmt::format(

@@ -33,18 +33,42 @@ struct AudioStreamInfo {
   int sample_rate = 0, channels = 0;
   std::string codec;
   std::string language;  // from tags, "und" if none
-  // This stream is mono and the next audio stream is mono too: the pair is
-  // left and right (a broadcast MXF or MOV master carries one mono track
-  // per channel, the stereo mix first).
+  // This stream is mono and the next audio stream is mono too, in the same
+  // language: the pair is left and right (a broadcast MXF or MOV master
+  // carries one mono track per channel, the stereo mix first).
   bool mono_pair = false;
+  int index = 0;  // position among the source's audio streams
 };
+
+// At most this many audio renditions per video (a0 … a7), chosen among the
+// source's first kMaxAudioStreams audio streams.
+constexpr size_t kMaxAudioOutputs = 8;
+constexpr size_t kMaxAudioStreams = 64;
+
+// "a0", "a1", …: audio rendition `k`'s name (and folder).
+std::string AudioRenditionName(size_t k);
 
 struct ProbeResult {
   int64_t duration_ms = 0;
   std::string container;
   std::optional<VideoStreamInfo> video;  // first video stream
-  std::optional<AudioStreamInfo> audio;  // first audio stream
+  std::optional<AudioStreamInfo> audio;  // first audio stream (index 0)
+  // Later audio streams that become renditions of their own: each in a
+  // language (tagged, not "und") that no earlier one has, such as a second
+  // language of a bilingual master. A mono pair counts once. Streams in a
+  // language already used (a commentary, the M&E pair of a broadcast
+  // master) are left out.
+  std::vector<AudioStreamInfo> more_audio;
 };
+
+// The audio renditions a probe leads to, in order: a0 is `audio`, a1… the
+// entries of `more_audio`. Empty without audio.
+std::vector<const AudioStreamInfo*> AudioOutputs(const ProbeResult& probe);
+
+// Sets `out.audio` and `out.more_audio` from a source's audio streams in
+// their order (what Probe does with what GstDiscoverer found), marking mono
+// pairs.
+void SelectAudio(const std::vector<AudioStreamInfo>& streams, ProbeResult& out);
 
 // GstDiscoverer on a local file. Anything without a playable audio or video
 // stream fails with kMedia and a human-readable reason ("This appears to be a

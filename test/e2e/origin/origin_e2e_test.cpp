@@ -3,7 +3,8 @@
 //  - ffprobe/ffmpeg -xerror read master.m3u8 and manifest.mpd to the end
 //    with the expected frame count;
 //  - hls.js, dash.js and Shaka Player in Chromium play both manifests and
-//    every rendition when forced (players.mjs);
+//    every rendition when forced (players.mjs), and switch a bilingual
+//    video's audio language (audio_languages.mjs);
 //  - nginx with proxy_cache (packaging/nginx-cdn-cache.conf) in front:
 //    segment HIT on the second request, manifests revalidated with 304
 //    upstream, ranges answered through the cache.
@@ -78,6 +79,47 @@ TEST_CASE("hls.js, dash.js and Shaka play both manifests and every rendition",
   CHECK(r.status == 0);
   // 12 cases: hls.js×HLS, dash.js×DASH, Shaka×both; each auto + 2 forced.
   CHECK(std::count(out.begin(), out.end(), '\n') == 12);
+  CHECK(out.find("\"ok\":false") == std::string::npos);
+}
+
+TEST_CASE("a bilingual source: each player lists both languages and switches",
+          "[e2e][origin][browser]") {
+  // English 440 Hz, French 1 kHz, and an English commentary that shares a
+  // language (left out): a0 "en" and a1 "fr", in both manifests.
+  PublishedClip& env = Shared();
+  REQUIRE(env.ok());
+  const std::string clip = env.vodd.dir / "bilingual.mp4";
+  CommandResult made = RunCommand(
+      "ffmpeg -nostdin -loglevel error -y "
+      "-f lavfi -i testsrc2=size=640x360:rate=25:duration=6 "
+      "-f lavfi -i sine=f=440:sample_rate=48000:d=6 "
+      "-f lavfi -i sine=f=1000:sample_rate=48000:d=6 "
+      "-f lavfi -i sine=f=300:sample_rate=48000:d=6 "
+      "-map 0 -map 1 -map 2 -map 3 -metadata:s:a:0 language=eng "
+      "-metadata:s:a:1 language=fra -metadata:s:a:2 language=eng "
+      "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 2 '" +
+      clip + "' 2>&1");
+  INFO(made.out);
+  REQUIRE(made.status == 0);
+  auto video = env.vodd.Ingest(clip);
+  REQUIRE(video);
+  REQUIRE(env.vodd.WaitPublished(*video, std::chrono::seconds(240)));
+  auto master = Http("GET", env.vodd.Url(*video, "master.m3u8"));
+  REQUIRE(master.status == 200);
+  INFO(master.body);
+  CHECK(master.body.find("LANGUAGE=\"en\",DEFAULT=YES") != std::string::npos);
+  CHECK(master.body.find("LANGUAGE=\"fr\",DEFAULT=NO") != std::string::npos);
+  auto mpd = Http("GET", env.vodd.Url(*video, "manifest.mpd"));
+  CHECK(mpd.body.find("lang=\"fr\"") != std::string::npos);
+
+  CommandResult r = RunCommand("node " + std::string(VODD_SOURCE_DIR) +
+                               "/test/e2e/origin/audio_languages.mjs " +
+                               env.vodd.base + "/v/" + *video + " en,fr 2>&1");
+  const std::string& out = r.out;
+  INFO(out);
+  CHECK(r.status == 0);
+  // hls.js×HLS, dash.js×DASH, Shaka×both.
+  CHECK(std::count(out.begin(), out.end(), '\n') == 4);
   CHECK(out.find("\"ok\":false") == std::string::npos);
 }
 

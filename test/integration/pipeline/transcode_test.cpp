@@ -327,7 +327,7 @@ void CheckRendition(const Transcoded& t, const catalog::Rendition& r,
 
 void CheckAll(const Transcoded& t) {
   const auto& out = t.out;
-  size_t expected = t.plan.video.size() + (t.plan.audio ? 1 : 0);
+  size_t expected = t.plan.video.size() + AudioOutputs(t.probe).size();
   REQUIRE(out.renditions.size() == expected);
   std::map<std::string, std::vector<double>> key_times;
   for (const auto& r : out.renditions) CheckRendition(t, r, key_times);
@@ -706,6 +706,47 @@ TEST_CASE("probe: two mono tracks in different languages are not a pair",
   REQUIRE(probe->audio);
   CHECK(probe->audio->language == "en");
   CHECK_FALSE(probe->audio->mono_pair);
+  // Two programmes: the French track is a rendition of its own.
+  REQUIRE(probe->more_audio.size() == 1);
+  CHECK(probe->more_audio[0].language == "fr");
+  CHECK(probe->more_audio[0].index == 1);
+}
+
+TEST_CASE("transcode: each language gets an audio rendition of its own",
+          "[transcode]") {
+  // A bilingual master: English (440 Hz), French (1 kHz), then an English
+  // commentary (300 Hz), which shares a language and is left out. Before,
+  // only the first track was used.
+  const std::string container = GENERATE(as<std::string>{}, "mp4", "mkv");
+  INFO("container " << container);
+  TempDir dir;
+  const std::string src = FfmpegSource(
+      dir, "bilingual." + container,
+      "-f lavfi -i color=c=black:s=320x180:r=25:d=2 "
+      "-f lavfi -i sine=f=440:sample_rate=48000:d=2 "
+      "-f lavfi -i sine=f=1000:sample_rate=48000:d=2 "
+      "-f lavfi -i sine=f=300:sample_rate=48000:d=2 "
+      "-map 0 -map 1 -map 2 -map 3 -metadata:s:a:0 language=eng "
+      "-metadata:s:a:1 language=fra -metadata:s:a:2 language=eng "
+      "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 2 -b:a 96k");
+  auto t = TranscodeFile(dir, src, SmallLadder());
+  REQUIRE(t.probe.audio);
+  REQUIRE(t.probe.more_audio.size() == 1);
+  CheckAll(t);
+  std::vector<const catalog::Rendition*> audio;
+  for (const auto& r : t.out.renditions) {
+    if (r.kind == "audio") audio.push_back(&r);
+  }
+  REQUIRE(audio.size() == 2);
+  CHECK(audio[0]->name == "a0");
+  CHECK(audio[0]->language == "en");
+  CHECK(audio[1]->name == "a1");
+  CHECK(audio[1]->language == "fr");
+  const std::string en = JoinRendition(t, *audio[0]);
+  const std::string fr = JoinRendition(t, *audio[1]);
+  CHECK(std::abs(ToneHz(en, 0) - 440) < 40);
+  CHECK(std::abs(ToneHz(fr, 0) - 1000) < 60);
+  CHECK(std::abs(ToneHz(fr, 1) - 1000) < 60);
 }
 
 TEST_CASE("transcode: 120 fps is capped to 60, 60 fps kept", "[transcode]") {
