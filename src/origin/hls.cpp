@@ -4,6 +4,7 @@
 #include "vodd/origin/hls.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <fmt/format.h>
@@ -49,8 +50,40 @@ std::string AudioName(const std::vector<const Rendition*>& audio,
   for (const auto* a : audio) {
     if ((a->language.empty() ? "und" : a->language) == lang) ++same;
   }
-  return same > 1 ? fmt::format("{} ({})", lang, r.name) : lang;
+  std::string name = LanguageName(lang);
+  return same > 1 ? fmt::format("{} ({})", name, r.name) : name;
 }
+
+// ISO 639-1 and -2 (T and B) codes of the languages European broadcasters
+// and their neighbours dub and subtitle into most often.
+struct Language {
+  const char* two;
+  const char* three;
+  const char* three_b;  // ISO 639-2/B where it differs, else ""
+  const char* name;
+};
+constexpr Language kLanguages[] = {
+    {"ar", "ara", "", "Arabic"},     {"bg", "bul", "", "Bulgarian"},
+    {"ca", "cat", "", "Catalan"},    {"cs", "ces", "cze", "Czech"},
+    {"cy", "cym", "wel", "Welsh"},   {"da", "dan", "", "Danish"},
+    {"de", "deu", "ger", "German"},  {"el", "ell", "gre", "Greek"},
+    {"en", "eng", "", "English"},    {"es", "spa", "", "Spanish"},
+    {"et", "est", "", "Estonian"},   {"eu", "eus", "baq", "Basque"},
+    {"fi", "fin", "", "Finnish"},    {"fr", "fra", "fre", "French"},
+    {"ga", "gle", "", "Irish"},      {"gd", "gla", "", "Scottish Gaelic"},
+    {"gl", "glg", "", "Galician"},   {"he", "heb", "", "Hebrew"},
+    {"hi", "hin", "", "Hindi"},      {"hr", "hrv", "", "Croatian"},
+    {"hu", "hun", "", "Hungarian"},  {"is", "isl", "ice", "Icelandic"},
+    {"it", "ita", "", "Italian"},    {"ja", "jpn", "", "Japanese"},
+    {"ko", "kor", "", "Korean"},     {"lt", "lit", "", "Lithuanian"},
+    {"lv", "lav", "", "Latvian"},    {"nl", "nld", "dut", "Dutch"},
+    {"no", "nor", "", "Norwegian"},  {"pl", "pol", "", "Polish"},
+    {"pt", "por", "", "Portuguese"}, {"ro", "ron", "rum", "Romanian"},
+    {"ru", "rus", "", "Russian"},    {"sk", "slk", "slo", "Slovak"},
+    {"sl", "slv", "", "Slovenian"},  {"sr", "srp", "", "Serbian"},
+    {"sv", "swe", "", "Swedish"},    {"tr", "tur", "", "Turkish"},
+    {"uk", "ukr", "", "Ukrainian"},  {"zh", "zho", "chi", "Chinese"},
+};
 
 std::string Header() {
   return fmt::format("#EXTM3U\n#EXT-X-VERSION:{}\n", kHlsVersion);
@@ -62,6 +95,22 @@ std::string Timestamp(int64_t ms) {
 }
 
 }  // namespace
+
+std::string LanguageName(std::string_view code) {
+  if (code.empty() || code == "und") return "Original";
+  // "en-GB": the name of the primary subtag.
+  std::string_view primary = code.substr(0, code.find_first_of("-_"));
+  if (primary.empty()) return std::string(code);
+  std::string lower(primary);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  for (const auto& l : kLanguages) {
+    if (lower == l.two || lower == l.three || lower == l.three_b) {
+      return l.name;
+    }
+  }
+  return std::string(code);
+}
 
 std::string FormatSeconds(int64_t duration, int64_t timescale) {
   if (timescale <= 0) return "0.000";

@@ -1,8 +1,8 @@
 // Transcode: one GStreamer pipeline that decodes the source once and encodes
 // every rung of the ladder plus an audio rendition per language (the probe's
 // AudioOutputs) into CMAF, then the poster and sprite from the output's own
-// keyframes. The graph, for a
-// 1080p30 a+v source planned to 1080/720/480, 4 s segments, 2 s GOP:
+// keyframes. The graph, for a 1080p30 a+v source planned to 1080/720/480,
+// 4 s segments, 2 s GOP:
 //
 //   filesrc location=SRC ! decodebin name=d
 //   d. ! queue ! videoconvert ! deinterlace method=yadif fields=top

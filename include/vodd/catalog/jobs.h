@@ -10,6 +10,9 @@
 //                                ReleaseLease     │
 //   CancelJob: queued|leased|waiting ─► cancelled ◄┘
 //
+// ReprocessVideo (videos.h) queues a video's next transcode job the way
+// CreateVideoWithJob queues its first.
+//
 // Split-and-stitch groups (a long source): the transcode job's worker plans
 // chunks instead of encoding, and SplitJob turns the transcode job 'done'
 // and inserts its group (parent_id = the transcode job) in one transaction:

@@ -51,4 +51,9 @@ int64_t IFramePeakBandwidth(const catalog::Rendition& r);
 // "4.000", "4.010667": seconds with up to 6 decimals, at least 3.
 std::string FormatSeconds(int64_t duration, int64_t timescale);
 
+// What a player's audio menu shows for a rendition's language tag: the
+// English name of common ISO 639 codes ("en", "eng" → "English"), "Original"
+// for "und", else the code itself.
+std::string LanguageName(std::string_view code);
+
 }  // namespace vodd::origin

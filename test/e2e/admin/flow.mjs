@@ -134,7 +134,8 @@ export async function run(b, o) {
       if (before.body.version !== 1) throw new Error(`video at version ${before.body.version} before`);
       await b.evaluate(() => { window.confirm = () => true; });
       await b.click('#reprocess');
-      await waitForText(b, '#jobs tbody', 'queued');
+      // The second job shows up (queued, or already running or done).
+      await b.waitForFunction(() => document.querySelectorAll('#jobs tbody tr').length >= 2, null, { timeout: 10000 });
       const v2 = await until('version 2', async () => {
         const v = await apiGet(`/videos/${videoId}`);
         return v.body && v.body.version === 2 ? v.body : null;
@@ -142,7 +143,6 @@ export async function run(b, o) {
       if (v2.state !== 'ready') throw new Error(`video ${v2.state} after version 2`);
       const transcodes = v2.jobs.filter((j) => j.kind === 'transcode' && j.state === 'done').length;
       if (transcodes !== 2) throw new Error(`${transcodes} done transcode jobs, expected 2`);
-      await b.waitForFunction(() => document.querySelectorAll('#jobs tbody tr').length >= 2, null, { timeout: 10000 });
       // The page notices the new version and loads it into the preview.
       await waitForText(b, 'h1 .version', 'version 2', { timeout: 10000 });
       await b.waitFor('#preview');

@@ -86,6 +86,23 @@ struct TempCatalog {
 
 LeaseRef Ref(const Job& j) { return {j.id, j.lease_token}; }
 
+// Version 1 of `video`: one 3 s audio rendition, one segment.
+PublishedVersion AudioVersion(const std::string& video) {
+  PublishedVersion p;
+  p.video_id = video;
+  p.version = 1;
+  p.duration_ms = 3000;
+  Rendition r;
+  r.name = "a0";
+  r.kind = "audio";
+  r.codecs = "mp4a.40.2";
+  r.timescale = 48000;
+  r.init_hash = "00";
+  r.segments.push_back({1, 0, 48000 * 3, 100, "ab"});
+  p.renditions.push_back(r);
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("claim order: priority then fair_key then id", "[jobs]") {
@@ -225,18 +242,7 @@ TEST_CASE("completion and publish commit together or not at all", "[jobs]") {
   auto v = c.AddVideo(clock.NowUnixMs());
   auto j = c.Claim(clock.NowUnixMs());
   REQUIRE(j);
-  PublishedVersion p;
-  p.video_id = v;
-  p.version = 1;
-  p.duration_ms = 3000;
-  Rendition r;
-  r.name = "a0";
-  r.kind = "audio";
-  r.codecs = "mp4a.40.2";
-  r.timescale = 48000;
-  r.init_hash = "00";
-  r.segments.push_back({1, 0, 48000 * 3, 100, "ab"});
-  p.renditions.push_back(r);
+  PublishedVersion p = AudioVersion(v);
   // A stale token: the whole transaction must roll back, publish included.
   auto stale = c.Tx([&](Db& d) -> Status {
     TRY(CompleteJob(d, {j->id, j->lease_token + 7}, clock.NowUnixMs()));
@@ -274,18 +280,7 @@ TEST_CASE("a ready video is processed again as a new job and version",
 
   auto first = c.Claim(clock.NowUnixMs());
   REQUIRE(first);
-  PublishedVersion p;
-  p.video_id = v;
-  p.version = 1;
-  p.duration_ms = 3000;
-  Rendition r;
-  r.name = "a0";
-  r.kind = "audio";
-  r.codecs = "mp4a.40.2";
-  r.timescale = 48000;
-  r.init_hash = "00";
-  r.segments.push_back({1, 0, 48000 * 3, 100, "ab"});
-  p.renditions.push_back(r);
+  PublishedVersion p = AudioVersion(v);
   REQUIRE(c.Tx([&](Db& d) -> Status {
     TRY(CompleteJob(d, Ref(*first), clock.NowUnixMs()));
     return PublishVersion(d, p, clock.NowUnixMs());

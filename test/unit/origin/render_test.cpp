@@ -19,7 +19,7 @@ TEST_CASE("multivariant playlist", "[unit][origin][hls]") {
 #EXT-X-VERSION:7
 #EXT-X-INDEPENDENT-SEGMENTS
 
-#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="a0/index.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="a0/index.m3u8"
 
 #EXT-X-STREAM-INF:BANDWIDTH=3332000,AVERAGE-BANDWIDTH=2928000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,FRAME-RATE=25.000,VIDEO-RANGE=SDR,AUDIO="audio"
 v720/index.m3u8
@@ -38,7 +38,7 @@ TEST_CASE("stable multivariant playlist prefixes the version",
 #EXT-X-VERSION:7
 #EXT-X-INDEPENDENT-SEGMENTS
 
-#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="3/a0/index.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="3/a0/index.m3u8"
 
 #EXT-X-STREAM-INF:BANDWIDTH=3332000,AVERAGE-BANDWIDTH=2928000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,FRAME-RATE=25.000,VIDEO-RANGE=SDR,AUDIO="audio"
 3/v720/index.m3u8
@@ -244,9 +244,9 @@ TEST_CASE("two audio renditions of one language get distinct names",
   a1.codecs = "mp4a.40.5";
   v.renditions.push_back(a1);
   std::string m = RenderMultivariant(v);
-  CHECK(m.find("NAME=\"en (a0)\",LANGUAGE=\"en\",DEFAULT=YES") !=
+  CHECK(m.find("NAME=\"English (a0)\",LANGUAGE=\"en\",DEFAULT=YES") !=
         std::string::npos);
-  CHECK(m.find("NAME=\"en (a1)\",LANGUAGE=\"en\",DEFAULT=NO") !=
+  CHECK(m.find("NAME=\"English (a1)\",LANGUAGE=\"en\",DEFAULT=NO") !=
         std::string::npos);
   // BANDWIDTH uses the largest audio peak; CODECS lists both audio codecs.
   CHECK(m.find("BANDWIDTH=3400000,AVERAGE-BANDWIDTH=2928000,"
@@ -264,6 +264,27 @@ TEST_CASE("timeline restates t after a gap", "[unit][origin][dash]") {
   std::string mpd = RenderMpd(v);
   CHECK(mpd.find(
             "<S d=\"191488\"/>\n            <S t=\"385024\" d=\"96000\"/>") !=
+        std::string::npos);
+}
+
+TEST_CASE("audio menus show language names, not codes", "[unit][origin][hls]") {
+  CHECK(LanguageName("en") == "English");
+  CHECK(LanguageName("eng") == "English");
+  CHECK(LanguageName("fre") == "French");  // ISO 639-2/B
+  CHECK(LanguageName("fra") == "French");
+  CHECK(LanguageName("de-AT") == "German");
+  CHECK(LanguageName("NL") == "Dutch");
+  CHECK(LanguageName("und") == "Original");
+  CHECK(LanguageName("") == "Original");
+  CHECK(LanguageName("tlh") == "tlh");  // unknown: the code itself
+  CHECK(LanguageName("-x") == "-x");
+  auto v = testing::FixtureVersion();
+  auto fr = v.renditions[2];
+  fr.name = "a1";
+  fr.language = "fr";
+  v.renditions.push_back(fr);
+  std::string m = RenderMultivariant(v);
+  CHECK(m.find("NAME=\"French\",LANGUAGE=\"fr\",DEFAULT=NO") !=
         std::string::npos);
 }
 
