@@ -546,7 +546,7 @@ pages.video = async (id) => {
           } catch (e) { signed.replaceChildren(h('p', { class: 'error', text: e.message })); }
         } }, 'Generate')), signed),
       h('div', { class: 'card' }, h('h2', { text: 'Renditions' }), h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Size', 'Codecs', 'Bitrate', 'Segments', 'Bytes'].map((c) => h('th', { text: c })))),
-        h('tbody', {}, v.renditions.map((r) => h('tr', {}, h('td', { text: r.name }), h('td', { text: r.kind }),
+        h('tbody', {}, v.renditions.map((r) => h('tr', {}, h('td', { text: r.name }), h('td', { text: r.kind === 'audio' && r.language && r.language !== 'und' ? `audio (${r.language})` : r.kind }),
           h('td', { text: r.kind === 'video' ? `${r.width}×${r.height}` : `${r.channels} ch ${r.sample_rate} Hz` }),
           h('td', { class: 'mono', text: r.codecs }), h('td', { text: `${Math.round(r.bandwidth_avg / 1000)} kb/s` }),
           h('td', { text: r.segments }), h('td', { text: fmtBytes(r.bytes) })))))));
