@@ -120,7 +120,8 @@ Result<std::optional<PublishedVersion>> RetiredHeader(
     Db& db, const std::string& video_id, int64_t version,
     int64_t retired_after_ms) {
   TRY_ASSIGN(Stmt s,
-             db.Prepare("SELECT v.playback_policy,r.duration_ms,r.published_at "
+             db.Prepare("SELECT v.playback_policy,r.duration_ms,r.published_at,"
+                        "r.retired_at "
                         "FROM retired_versions r JOIN "
                         "videos v ON v.id=r.video_id WHERE r.video_id=?1 AND "
                         "r.version=?2 AND r.retired_at>?3 AND v.state IN "
@@ -134,6 +135,7 @@ Result<std::optional<PublishedVersion>> RetiredHeader(
   p.playback_policy = s.Text(0);
   p.duration_ms = s.Int(1);
   p.published_at = s.Int(2);
+  p.retired_at = s.Int(3);
   return std::optional<PublishedVersion>(std::move(p));
 }
 

@@ -422,13 +422,25 @@ struct Origin::Impl {
     return false;
   }
 
-  static std::string ManifestCacheControl(const config::OriginConfig& c,
-                                          bool stable) {
-    int s_maxage = stable ? c.manifest_max_age_s : c.manifest_s_maxage_s;
+  // A retired version's manifests are kept no longer than its grace has
+  // left: a CDN must not serve them after the origin stops serving their
+  // segments.
+  std::string ManifestCacheControl(const config::OriginConfig& c, bool stable,
+                                   const VersionEntry& e) const {
+    int64_t max_age = c.manifest_max_age_s;
+    int64_t s_maxage = stable ? c.manifest_max_age_s : c.manifest_s_maxage_s;
+    if (e.v.retired_at) {
+      const int64_t left_ms = *e.v.retired_at +
+                              int64_t{opts.cfg.version_grace_s} * 1000 -
+                              clock->NowUnixMs();
+      const int64_t left_s = std::max<int64_t>(0, left_ms / 1000);
+      max_age = std::min(max_age, left_s);
+      s_maxage = std::min(s_maxage, left_s);
+    }
     return fmt::format(
         "public, max-age={}, s-maxage={}, stale-while-revalidate={}, "
         "stale-if-error={}",
-        c.manifest_max_age_s, s_maxage, c.manifest_max_age_s, kStaleIfErrorS);
+        max_age, s_maxage, c.manifest_max_age_s, kStaleIfErrorS);
   }
 
   void ServeDoc(Request& req, const Doc& doc, const char* content_type,
@@ -550,18 +562,18 @@ struct Origin::Impl {
       case ObjectKind::kMaster:
         return ServeDoc(*req, stable ? e->stable_master : e->master,
                         "application/vnd.apple.mpegurl",
-                        ManifestCacheControl(c, stable), lm);
+                        ManifestCacheControl(c, stable, *e), lm);
       case ObjectKind::kMpd:
         return ServeDoc(*req, stable ? e->stable_mpd : e->mpd,
-                        "application/dash+xml", ManifestCacheControl(c, stable),
-                        lm);
+                        "application/dash+xml",
+                        ManifestCacheControl(c, stable, *e), lm);
       case ObjectKind::kMedia:
         return ServeDoc(*req, e->media[ri], "application/vnd.apple.mpegurl",
-                        ManifestCacheControl(c, false), lm);
+                        ManifestCacheControl(c, false, *e), lm);
       case ObjectKind::kIFrames:
         if (!e->iframes[ri]) return Fail(*req, Failure::kNotFound);
         return ServeDoc(*req, *e->iframes[ri], "application/vnd.apple.mpegurl",
-                        ManifestCacheControl(c, false), lm);
+                        ManifestCacheControl(c, false, *e), lm);
       case ObjectKind::kThumbsVtt:
         if (!e->thumbs_vtt) return Fail(*req, Failure::kNotFound);
         return ServeDoc(*req, *e->thumbs_vtt, "text/vtt", kImmutable, lm);

@@ -57,6 +57,8 @@ struct PublishedVersion {
   int64_t version = 0;
   int64_t duration_ms = 0;
   int64_t published_at = 0;  // videos.ready_at, for Last-Modified
+  // When a newer version replaced this one (loaded as a retired version).
+  std::optional<int64_t> retired_at;
   std::string playback_policy;
   std::vector<Rendition> renditions;  // video rungs tallest first, then audio
   std::optional<Thumbnails> thumbnails;

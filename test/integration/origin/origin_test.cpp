@@ -150,6 +150,38 @@ TEST_CASE("manifests: content, headers, gzip, 304", "[integration][origin]") {
   }
 }
 
+TEST_CASE("a retired version's manifests are cached no longer than its grace",
+          "[integration][origin]") {
+  // Version 3 is replaced by version 4 at the fixture's publish time; with
+  // a one-hour grace and 10 minutes of it left, a CDN may keep version 3's
+  // manifests 10 minutes, not the usual day.
+  FakeClock clock;
+  config::OriginConfig cfg;
+  cfg.version_grace_s = 3600;
+  OriginHarness h(cfg, &clock);
+  auto v3 = h.Publish(kVideo, 3);
+  h.Publish(kVideo, 4);
+  clock.Advance(v3.published_at - clock.NowUnixMs() + 50 * 60 * 1000);
+  for (const char* doc : {"3/master.m3u8", "3/manifest.mpd",
+                          "3/v720/index.m3u8", "3/v720/iframes.m3u8"}) {
+    INFO(doc);
+    auto r = Fetch(h.Url(V(doc)));
+    REQUIRE(r.status == 200);
+    CHECK(r.Header("cache-control") ==
+          "public, max-age=60, s-maxage=600, stale-while-revalidate=60, "
+          "stale-if-error=86400");
+  }
+  // The current version, by its number: the full lifetime.
+  CHECK(Fetch(h.Url(V("4/master.m3u8"))).Header("cache-control") ==
+        kManifestCc);
+  // In its last minute: max-age too.
+  clock.Advance(9 * 60 * 1000 + 30 * 1000);
+  auto last = Fetch(h.Url(V("3/v720/index.m3u8")));
+  CHECK(last.Header("cache-control") ==
+        "public, max-age=30, s-maxage=30, stale-while-revalidate=60, "
+        "stale-if-error=86400");
+}
+
 TEST_CASE("media: immutable, ranges, 304, HEAD", "[integration][origin]") {
   OriginHarness h;
   auto v = h.Publish(kVideo, 3);
