@@ -36,6 +36,31 @@ Video ReadVideo(const Stmt& s) {
   v.ready_at = s.OptInt(16);
   return v;
 }
+
+// Inserts a queued 'transcode' job for `video_id` under `idem_key`, or
+// finds the one already there; returns its id.
+Result<int64_t> QueueTranscode(Db& db, const std::string& video_id,
+                               const std::string& idem_key, int64_t priority,
+                               int64_t source_size, int64_t now_ms,
+                               int max_attempts) {
+  TRY_ASSIGN(
+      Stmt job,
+      db.Prepare(
+          "INSERT INTO "
+          "jobs(kind,video_id,idem_key,payload,state,priority,max_attempts,"
+          "run_after,created_at,updated_at,fair_key) "
+          "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5,?5,?6) "
+          "ON CONFLICT(idem_key) DO UPDATE SET idem_key=idem_key RETURNING "
+          "id"));
+  job.Bind(1, video_id).Bind(2, idem_key).Bind(3, priority);
+  job.Bind(4, max_attempts).Bind(5, now_ms);
+  job.Bind(6, now_ms + EstimatedWorkMs(source_size));
+  TRY_ASSIGN(bool row, job.Step());
+  if (!row) return MakeError(ErrorCode::kInternal, "job insert returned no id");
+  int64_t id = job.Int(0);
+  job.Reset();
+  return id;
+}
 }  // namespace
 
 Result<int64_t> CreateVideoWithJob(Db& db, const NewVideo& v, int64_t now_ms,
@@ -55,25 +80,8 @@ Result<int64_t> CreateVideoWithJob(Db& db, const NewVideo& v, int64_t now_ms,
   ins.Bind(5, v.source_size).Bind(6, v.filename).Bind(7, v.playback_policy);
   ins.Bind(8, v.priority).Bind(9, now_ms);
   TRY(ins.Run());
-  TRY_ASSIGN(
-      Stmt job,
-      db.Prepare(
-          "INSERT INTO "
-          "jobs(kind,video_id,idem_key,payload,state,priority,max_attempts,"
-          "run_after,created_at,updated_at,fair_key) "
-          "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5,?5,?6) "
-          "ON CONFLICT(idem_key) DO UPDATE SET idem_key=idem_key RETURNING "
-          "id"));
-  job.Bind(1, v.id)
-      .Bind(2, fmt::format("transcode:{}:1", v.id))
-      .Bind(3, v.priority);
-  job.Bind(4, max_attempts).Bind(5, now_ms);
-  job.Bind(6, now_ms + EstimatedWorkMs(v.source_size));
-  TRY_ASSIGN(bool row, job.Step());
-  if (!row) return MakeError(ErrorCode::kInternal, "job insert returned no id");
-  int64_t id = job.Int(0);
-  job.Reset();
-  return id;
+  return QueueTranscode(db, v.id, fmt::format("transcode:{}:1", v.id),
+                        v.priority, v.source_size, now_ms, max_attempts);
 }
 
 Result<int64_t> ReprocessVideo(Db& db, const std::string& data_root,
@@ -114,23 +122,9 @@ Result<int64_t> ReprocessVideo(Db& db, const std::string& data_root,
   }
   // The key only has to be new: no two reprocess jobs of a video are active
   // at once (checked above, in this transaction).
-  TRY_ASSIGN(
-      Stmt job,
-      db.Prepare("INSERT INTO "
-                 "jobs(kind,video_id,idem_key,payload,state,priority,max_"
-                 "attempts,run_after,created_at,updated_at,fair_key) "
-                 "VALUES('transcode',?1,?2,'{}','queued',?3,?4,?5,?5,?5,?6) "
-                 "RETURNING id"));
-  job.Bind(1, video_id)
-      .Bind(2, fmt::format("transcode:{}:again:{}", video_id, now_ms))
-      .Bind(3, video->priority);
-  job.Bind(4, max_attempts).Bind(5, now_ms);
-  job.Bind(6, now_ms + EstimatedWorkMs(video->source_size));
-  TRY_ASSIGN(bool row, job.Step());
-  if (!row) return MakeError(ErrorCode::kInternal, "job insert returned no id");
-  int64_t id = job.Int(0);
-  job.Reset();
-  return id;
+  return QueueTranscode(
+      db, video_id, fmt::format("transcode:{}:again:{}", video_id, now_ms),
+      video->priority, video->source_size, now_ms, max_attempts);
 }
 
 Result<std::optional<Video>> GetVideo(Db& db, const std::string& id) {
