@@ -154,8 +154,11 @@ std::string RenderMpd(const PublishedVersion& v, std::string_view prefix) {
         "    <AdaptationSet id=\"{}\" contentType=\"audio\" "
         "mimeType=\"audio/mp4\" "
         "lang=\"{}\" segmentAlignment=\"true\" startWithSAP=\"1\">\n"
+        // Label belongs to RepresentationBaseType, so it comes before Role.
+        "      <Label>{}</Label>\n"
         "      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"{}\"/>\n",
-        set_id++, Xml(lang), first_audio ? "main" : "alternate");
+        set_id++, Xml(lang), Xml(LanguageName(lang)),
+        first_audio ? "main" : "alternate");
     first_audio = false;
     for (const auto* r : audio_by_lang[lang]) {
       out += fmt::format(

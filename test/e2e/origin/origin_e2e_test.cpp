@@ -112,9 +112,10 @@ TEST_CASE("a bilingual source: each player lists both languages and switches",
   auto mpd = Http("GET", env.vodd.Url(*video, "manifest.mpd"));
   CHECK(mpd.body.find("lang=\"fr\"") != std::string::npos);
 
-  CommandResult r = RunCommand("node " + std::string(VODD_SOURCE_DIR) +
-                               "/test/e2e/origin/audio_languages.mjs " +
-                               env.vodd.base + "/v/" + *video + " en,fr 2>&1");
+  CommandResult r =
+      RunCommand("node " + std::string(VODD_SOURCE_DIR) +
+                 "/test/e2e/origin/audio_languages.mjs " + env.vodd.base +
+                 "/v/" + *video + " en,fr English,French 2>&1");
   const std::string& out = r.out;
   INFO(out);
   CHECK(r.status == 0);

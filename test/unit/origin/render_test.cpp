@@ -157,6 +157,7 @@ TEST_CASE("DASH MPD", "[unit][origin][dash]") {
       </Representation>
     </AdaptationSet>
     <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" lang="en" segmentAlignment="true" startWithSAP="1">
+      <Label>English</Label>
       <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>
       <Representation id="a0" bandwidth="132000" codecs="mp4a.40.2" audioSamplingRate="48000">
         <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="2"/>
