@@ -57,6 +57,10 @@ Status CheckMp4Index(const std::string& path) {
   const uint64_t size = std::filesystem::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
   if (ec || !in) return Ok();  // the probe says why in its own words
+  if (size == 0) {
+    return MakeError(ErrorCode::kMedia,
+                     "not playable media: the file is empty (0 bytes)");
+  }
   auto missing = [](std::string_view why) {
     return MakeError(
         ErrorCode::kMedia,

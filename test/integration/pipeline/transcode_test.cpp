@@ -847,6 +847,9 @@ TEST_CASE("probe: files that are not media fail with a reason", "[probe]") {
     auto p = Probe(path);
     REQUIRE(!p);
     CHECK(p.error().code == ErrorCode::kMedia);
+    // Not "no 'moov' index": the upload was empty, not cut short.
+    CHECK(p.error().message ==
+          "not playable media: the file is empty (0 bytes)");
   }
   SECTION("a still image is not a video") {
     const std::string path = dir.path() + "/still.mp4";
