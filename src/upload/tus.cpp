@@ -13,7 +13,7 @@ namespace vodd::upload {
 namespace {
 
 // One row per TusError, in enum order.
-const std::array<TusErrorInfo, 31> kTable = {{
+const std::array<TusErrorInfo, 32> kTable = {{
     {412, "ERR_UNSUPPORTED_VERSION",
      "unsupported Tus-Resumable version; this server speaks 1.0.0"},
     {400, "ERR_INVALID_UPLOAD_LENGTH", "invalid Upload-Length"},
@@ -51,6 +51,9 @@ const std::array<TusErrorInfo, 31> kTable = {{
     {423, "ERR_UPLOAD_LOCKED", "upload is busy with another request; retry"},
     {401, "ERR_UNAUTHORIZED", "missing or invalid API token"},
     {403, "ERR_FORBIDDEN", "token is not allowed to do this"},
+    {403, "ERR_UPLOAD_COMPLETE",
+     "the upload is complete and its file belongs to its video now; delete "
+     "the video instead (DELETE /api/v1/videos/{id})"},
     {405, "ERR_METHOD_NOT_ALLOWED", "method not allowed"},
     {507, "ERR_INSUFFICIENT_STORAGE",
      "not enough free disk space; retry later"},

@@ -1779,7 +1779,7 @@ struct TusHandler::Impl : std::enable_shared_from_this<TusHandler::Impl> {
       }
       if (en->row.state == "complete") {
         // The file now belongs to its video; delete the video instead.
-        RespondError(holder->get(), TusError::kForbidden);
+        RespondError(holder->get(), TusError::kComplete);
         holder->Resume();
         return;
       }

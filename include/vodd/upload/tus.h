@@ -57,6 +57,7 @@ enum class TusError {
   kLocked,               // 423 another request holds the upload
   kUnauthorized,         // 401 missing or bad token
   kForbidden,            // 403 token lacks the scope
+  kComplete,             // 403 DELETE of a complete upload (its video's now)
   kMethodNotAllowed,     // 405
   kNoSpace,              // 507 disk below the free-space floor
   kReadTimeout,          // 408 idle timeout while reading the body

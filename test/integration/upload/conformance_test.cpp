@@ -381,6 +381,16 @@ TEST_CASE("termination rows T01-T04", "[integration][upload]") {
     CHECK(raw.ClosedWithin(2000));
     CHECK_FALSE(std::filesystem::exists(s.layout().UploadPath(IdOf(u))));
   }
+  SECTION("DELETE of a complete upload: 403 that says why, file kept") {
+    auto u = Create(s, "Upload-Length: 3");
+    CHECK(Patch(s, u, 0, "abc").status == 204);
+    auto r = Req("DELETE", s.Url(u));
+    CHECK(r.status == 403);
+    CHECK(r.body.find("ERR_UPLOAD_COMPLETE") != std::string::npos);
+    CHECK(r.body.find("delete the video") != std::string::npos);
+    CHECK(s.Row(IdOf(u))->state == "complete");
+    CHECK(Req("HEAD", s.Url(u)).status == 200);
+  }
   SECTION("T04 DELETE unknown: 404") {
     CHECK(Req("DELETE", s.Url("/files/" + std::string(32, 'b'))).status == 404);
   }
