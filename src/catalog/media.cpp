@@ -91,13 +91,28 @@ Status PublishVersion(Db& db, const PublishedVersion& p, int64_t now_ms) {
     tin.Bind(10, t.columns).Bind(11, t.count);
     TRY(tin.Run());
   }
+  // The video's size is its largest rung's (portrait stays portrait);
+  // audio-only videos have none.
+  const Rendition* top = nullptr;
+  for (const auto& r : p.renditions) {
+    if (r.kind == "video" &&
+        (!top || r.width * r.height > top->width * top->height)) {
+      top = &r;
+    }
+  }
   TRY_ASSIGN(Stmt up, db.Prepare("UPDATE videos SET state='ready', version=?2, "
-                                 "duration_ms=?3, error=NULL, "
-                                 "ready_at=?4, updated_at=?4 WHERE id=?1"));
+                                 "duration_ms=?3, error=NULL, width=?5, "
+                                 "height=?6, ready_at=?4, updated_at=?4 "
+                                 "WHERE id=?1"));
   up.Bind(1, p.video_id)
       .Bind(2, p.version)
       .Bind(3, p.duration_ms)
       .Bind(4, now_ms);
+  if (top) {
+    up.Bind(5, top->width).Bind(6, top->height);
+  } else {
+    up.BindNull(5).BindNull(6);
+  }
   TRY(up.Run());
   if (db.Changes() != 1) {
     return MakeError(ErrorCode::kNotFound, "video " + p.video_id + " is gone");

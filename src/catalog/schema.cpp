@@ -287,6 +287,17 @@ INSERT INTO retired_versions(video_id, version, retired_at, duration_ms,
   SELECT t.video_id, t.version, 0, 0, 0 FROM thumbnails t
     JOIN videos v ON v.id = t.video_id WHERE t.version <> v.version;
 )sql",
+    // 4: videos.width/height were never set, so the API and the library
+    // showed no size. PublishVersion now stores the largest rung's; this
+    // fills them in for videos published before.
+    R"sql(
+UPDATE videos SET (width, height) = (
+  SELECT r.width, r.height FROM renditions r
+   WHERE r.video_id = videos.id AND r.version = videos.version
+     AND r.kind = 'video'
+   ORDER BY r.width * r.height DESC LIMIT 1)
+ WHERE version > 0 AND width IS NULL;
+)sql",
 };
 
 }  // namespace

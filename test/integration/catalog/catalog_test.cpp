@@ -241,4 +241,22 @@ TEST_CASE("CreateVideoWithJob is idempotent and PublishVersion round-trips",
   REQUIRE(video);
   REQUIRE(video->has_value());
   CHECK((*video)->state == "ready");
+  // The library's resolution column: the largest rung.
+  CHECK((*video)->width == 1280);
+  CHECK((*video)->height == 720);
+  CHECK((*video)->duration_ms == 8000);
+  reader->reset();
+  w->reset();
+
+  // A catalog from before schema 4 (sizes never stored) gets them filled in.
+  auto db = Db::Open(dir / "catalog.db", Db::Mode::kReadWrite);
+  REQUIRE(db);
+  REQUIRE((*db)->Exec("UPDATE videos SET width=NULL, height=NULL"));
+  REQUIRE((*db)->Exec("PRAGMA user_version=3"));
+  REQUIRE(Migrate(**db));
+  auto again = GetVideo(**db, nv.id);
+  REQUIRE(again);
+  REQUIRE(again->has_value());
+  CHECK((*again)->width == 1280);
+  CHECK((*again)->height == 720);
 }
