@@ -110,6 +110,10 @@ export async function run(b, o) {
       await b.waitFor(`#library a[href="#/video/${videoId}"]`);
       await b.fill('input[name=q]', 'E2E');
       await b.waitFor(`#library a[href="#/video/${videoId}"]`);
+      // The row shows the published size (the largest rung), not a dash.
+      const size = await b.evaluate((id) =>
+        document.querySelector(`#library a[href="#/video/${id}"]`).closest('tr').cells[4].textContent, videoId);
+      if (!/^\d+×\d+$/.test(size)) throw new Error(`library size column shows "${size}"`);
       await shot('05-library');
       await b.click(`#library a[href="#/video/${videoId}"]`);
       await b.waitFor('#preview');
