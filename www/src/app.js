@@ -236,7 +236,10 @@ function chart(values) {
   const ns = 'http://www.w3.org/2000/svg';
   const w = 480, hgt = 110, max = Math.max(1, ...values);
   const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${w} ${hgt + 16}`);
+  // The bars stretch to the card's width at a fixed height (CSS); the axis
+  // labels are HTML below, so they keep the page's text size.
+  svg.setAttribute('viewBox', `0 0 ${w} ${hgt}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
   svg.setAttribute('class', 'chart');
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', 'Jobs completed per hour, last 24 hours');
@@ -253,14 +256,8 @@ function chart(values) {
     r.append(t);
     svg.append(r);
   });
-  for (const [i, label] of [[0, '24h ago'], [values.length - 1, 'now']]) {
-    const t = document.createElementNS(ns, 'text');
-    t.setAttribute('x', i === 0 ? 0 : w - 20);
-    t.setAttribute('y', hgt + 13);
-    t.textContent = label;
-    svg.append(t);
-  }
-  return svg;
+  return h('div', {}, svg, h('div', { class: 'chart-axis muted' },
+    h('span', { text: `${values.length}h ago` }), h('span', { text: 'now' })));
 }
 
 pages.dashboard = async () => {
