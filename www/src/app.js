@@ -97,12 +97,15 @@ function every(ms, fn) {
   run();
   state.timers.push(setInterval(run, ms));
 }
-function copyBox(value, label) {
-  const input = h('input', { readonly: true, value, 'aria-label': label });
+// `shown` displays the value (a read-only input unless given): the Copy
+// button falls back to selecting it where the clipboard API is refused.
+function copyBox(value, label, shown) {
+  const input = shown || h('input', { readonly: true, value, 'aria-label': label });
   return h('div', { class: 'copy' }, input,
     h('button', { type: 'button', class: 'secondary', onclick: async () => {
       try { await navigator.clipboard.writeText(value); } catch (_) {
-        input.select(); document.execCommand('copy');
+        if (input.select) input.select(); else window.getSelection().selectAllChildren(input);
+        document.execCommand('copy');
       }
       toast(`${label} copied`);
     } }, 'Copy'));
@@ -640,7 +643,7 @@ pages.tokens = async () => {
     ev.preventDefault();
     try {
       const t = await api('POST', '/tokens', { name: name.value, scopes: [...form.querySelectorAll('input[name=scopes]:checked')].map((c) => c.value), expires_days: Number(days.value) });
-      created.replaceChildren(h('div', { class: 'card' }, h('strong', { text: 'Copy the token now — it is not shown again:' }), h('div', { class: 'secret mono', id: 'new-token', text: t.token }), copyBox(t.token, 'Token')));
+      created.replaceChildren(h('div', { class: 'card' }, h('strong', { text: 'Copy the token now — it is not shown again:' }), copyBox(t.token, 'Token', h('div', { class: 'secret mono', id: 'new-token', text: t.token }))));
       formError(form, null);
       load();
     } catch (e) { formError(form, e); }
