@@ -146,7 +146,8 @@ nlohmann::json VideoJson(const catalog::Video& v, const std::string& base) {
                  {"dash", p + "/manifest.mpd"},
                  {"hls_version", pv + "/master.m3u8"},
                  {"dash_version", pv + "/manifest.mpd"},
-                 {"poster", pv + "/poster.jpg"},
+                 {"poster", p + "/poster.jpg"},
+                 {"poster_version", pv + "/poster.jpg"},
                  {"sprite", pv + "/sprite.jpg"},
                  {"thumbnails_vtt", pv + "/thumbs.vtt"}};
   } else {

@@ -460,10 +460,11 @@ struct Origin::Impl {
 
   void ServeFile(const RequestPtr& req, const std::string& rel, int64_t size,
                  const std::string& hash, const char* content_type,
-                 int64_t last_modified_s) {
+                 int64_t last_modified_s,
+                 const std::string& cache_control = kImmutable) {
     std::string etag = fmt::format("\"{}\"", hash);
     req->Header("Content-Type", content_type);
-    req->Header("Cache-Control", kImmutable);
+    req->Header("Cache-Control", cache_control);
     req->Header("ETag", etag);
     req->Header("Last-Modified", HttpDate(last_modified_s));
     req->Header("Accept-Ranges", "bytes");
@@ -606,9 +607,13 @@ struct Origin::Impl {
         if (!e->v.thumbnails) return Fail(*req, Failure::kNotFound);
         const auto& t = *e->v.thumbnails;
         bool sprite = o.kind == ObjectKind::kSprite;
+        // The stable poster follows the current version like the stable
+        // manifests, so it is cached as briefly as they are.
         return ServeFile(req, rel, sprite ? t.sprite_size : t.poster_size,
                          sprite ? t.sprite_hash : t.poster_hash, "image/jpeg",
-                         lm);
+                         lm,
+                         stable ? ManifestCacheControl(c, true, *e)
+                                : std::string(kImmutable));
       }
       default:
         break;

@@ -104,6 +104,8 @@ PathResult ParseObjectPath(std::string_view raw, Escapes escapes) {
       p.kind = ObjectKind::kMaster;
     else if (parts[1] == "manifest.mpd")
       p.kind = ObjectKind::kMpd;
+    else if (parts[1] == "poster.jpg")
+      p.kind = ObjectKind::kPoster;  // for <video poster>, web pages, CMSes
     else
       return not_found;
     return {p, PathError::kNotFound};

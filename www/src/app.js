@@ -419,7 +419,7 @@ pages.library = async () => {
     const params = new URLSearchParams({ q: q.value, state: st.value, limit, offset });
     const r = await api('GET', `/videos?${params}`);
     body.replaceChildren(...(r.items.length ? r.items.map((v) => h('tr', {},
-      h('td', {}, v.urls ? h('img', { class: 'thumb', src: v.urls.poster, alt: '', loading: 'lazy' }) : h('div', { class: 'thumb' })),
+      h('td', {}, v.urls ? h('img', { class: 'thumb', src: v.urls.poster_version, alt: '', loading: 'lazy' }) : h('div', { class: 'thumb' })),
       h('td', {}, h('a', { href: `#/video/${v.id}`, text: v.title || v.filename || v.id }), h('div', { class: 'muted mono', text: v.id })),
       h('td', {}, badge(v.state)),
       h('td', { text: fmtDuration(v.duration_ms) }),
@@ -454,7 +454,7 @@ async function loadThumbCues(url) {
 }
 
 function player(v) {
-  const video = h('video', { controls: true, muted: true, playsinline: true, id: 'preview', poster: v.urls.poster });
+  const video = h('video', { controls: true, muted: true, playsinline: true, id: 'preview', poster: v.urls.poster_version });
   const played = h('div', { class: 'played' });
   const preview = h('div', { class: 'preview', hidden: true }, h('span'));
   const timeline = h('div', { class: 'timeline', id: 'timeline', title: 'Hover for thumbnails, click to seek' }, played, preview);

@@ -251,6 +251,22 @@ export async function run(b, o) {
       await waitForText(b, '#tokens td', 'e2e cms');
       const r = await fetch(`${o.base}/api/v1/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } });
       if (r.status !== 200) throw new Error(`token GET gave ${r.status}`);
+      // What a CMS embeds: the stable poster is the current version's. The
+      // origin re-reads a cached current version every 2 s in the
+      // background, so right after "process again" it may still name
+      // version 1 once.
+      const { urls } = await r.json();
+      const want = (await fetch(urls.poster_version)).headers.get('etag');
+      let stable;
+      for (let i = 0; i < 20; i++) {
+        stable = await fetch(urls.poster);
+        if (stable.status === 200 && stable.headers.get('etag') === want) break;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      if (stable.status !== 200 || stable.headers.get('content-type') !== 'image/jpeg' ||
+          stable.headers.get('etag') !== want) {
+        throw new Error(`stable poster ${urls.poster}: ${stable.status} ${stable.headers.get('etag')}, want ${want}`);
+      }
       const w = await fetch(`${o.base}/api/v1/settings`, { headers: { Authorization: `Bearer ${token}` } });
       if (w.status !== 403) throw new Error(`token without admin scope got ${w.status} on settings`);
       await shot('08-token');

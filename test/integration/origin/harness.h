@@ -96,7 +96,9 @@ inline catalog::PublishedVersion WriteFixtureMedia(
       k.length = 1000;
     }
   }
-  std::string poster = FileBytes(video + "poster", 3000);
+  // Each version's poster differs, as a new encode's would.
+  std::string poster =
+      FileBytes(video + "poster" + std::to_string(version), 3000);
   std::string sprite = FileBytes(video + "sprite", 5000);
   WriteFile(dir + "/poster.jpg", poster);
   WriteFile(dir + "/sprite.jpg", sprite);

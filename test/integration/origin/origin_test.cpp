@@ -131,7 +131,13 @@ TEST_CASE("manifests: content, headers, gzip, 304", "[integration][origin]") {
           "stale-if-error=86400");
     auto mpd = Fetch(h.Url(V("manifest.mpd")));
     CHECK(mpd.body == RenderMpd(v, "3/"));
-    // A new version takes over the stable URL once the cache refreshes.
+    auto poster = Fetch(h.Url(V("poster.jpg")));
+    CHECK(poster.status == 200);
+    CHECK(poster.Header("content-type") == "image/jpeg");
+    CHECK(poster.Header("etag") == "\"" + v.thumbnails->poster_hash + "\"");
+    CHECK(poster.Header("cache-control") == r.Header("cache-control"));
+    CHECK(Sha256Hex(poster.body) == v.thumbnails->poster_hash);
+    // A new version takes over the stable URLs once the cache refreshes.
     auto v4 = h.Publish(kVideo, 4);
     std::string body;
     for (int i = 0; i < 50 && body != RenderMultivariant(v4, "4/"); ++i) {
@@ -139,6 +145,9 @@ TEST_CASE("manifests: content, headers, gzip, 304", "[integration][origin]") {
       body = Fetch(h.Url(V("master.m3u8"))).body;
     }
     CHECK(body == RenderMultivariant(v4, "4/"));
+    REQUIRE(v4.thumbnails->poster_hash != v.thumbnails->poster_hash);
+    CHECK(Fetch(h.Url(V("poster.jpg"))).Header("etag") ==
+          "\"" + v4.thumbnails->poster_hash + "\"");
   }
 
   SECTION("HEAD on a manifest") {

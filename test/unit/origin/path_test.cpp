@@ -33,6 +33,9 @@ TEST_CASE("every object of the URL scheme parses", "[unit][origin][path]") {
   CHECK(Parse("/v/" + kVideo + "/1/thumbs.vtt").kind == ObjectKind::kThumbsVtt);
   CHECK(Parse("/v/" + kVideo + "/1/sprite.jpg").kind == ObjectKind::kSprite);
   CHECK(Parse("/v/" + kVideo + "/1/poster.jpg").kind == ObjectKind::kPoster);
+  auto stable_poster = Parse("/v/" + kVideo + "/poster.jpg");
+  CHECK(stable_poster.kind == ObjectKind::kPoster);
+  CHECK(stable_poster.version == 0);
   auto media = Parse("/v/" + kVideo + "/1/v720/index.m3u8");
   CHECK(media.kind == ObjectKind::kMedia);
   CHECK(media.rendition == "v720");
