@@ -279,7 +279,14 @@ struct Origin::Impl {
       std::lock_guard lock(mu);
       if (auto it = versions.find(key); it != versions.end()) {
         int64_t age = now - it->second.loaded_ms;
-        if (it->second.entry || age < kNegativeTtlMs) {
+        // The stable entry (version 0) names the current version, which a
+        // publish replaces: once old it is re-read before answering, or a
+        // CDN would keep the replaced version under the stable URLs for
+        // another max-age. If the re-read fails, the old entry answers.
+        if (o.version == 0 && it->second.entry && age >= kRefreshMs) {
+          cb = [old = it->second.entry, cb = std::move(cb)](
+                   const EntryResult& r) { cb(r ? r : EntryResult(old)); };
+        } else if (it->second.entry || age < kNegativeTtlMs) {
           have = true;
           hit = it->second.entry;
           // Serve what we have; refresh in the background when old, so a

@@ -252,9 +252,8 @@ export async function run(b, o) {
       const r = await fetch(`${o.base}/api/v1/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } });
       if (r.status !== 200) throw new Error(`token GET gave ${r.status}`);
       // What a CMS embeds: the stable poster is the current version's. The
-      // origin re-reads a cached current version every 2 s in the
-      // background, so right after "process again" it may still name
-      // version 1 once.
+      // origin keeps which version is current for up to 2 s, so right after
+      // "process again" it may still name version 1 that long.
       const { urls } = await r.json();
       const want = (await fetch(urls.poster_version)).headers.get('etag');
       let stable;
