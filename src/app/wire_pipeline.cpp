@@ -27,6 +27,7 @@
 #include "vodd/core/clock.h"
 #include "vodd/core/ids.h"
 #include "vodd/core/log.h"
+#include "vodd/core/strings.h"
 #include "vodd/pipeline/supervisor.h"
 #include "vodd/pipeline/worker.h"
 
@@ -155,13 +156,6 @@ std::string Bar(double fraction, int width) {
          std::string(static_cast<size_t>(width - filled), '.') + "]";
 }
 
-std::string Duration(int64_t ms) {
-  int64_t s = ms / 1000;
-  return s >= 3600
-             ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-             : fmt::format("{}:{:02}", s / 60, s % 60);
-}
-
 std::string RenderJobs(const std::vector<catalog::Job>& jobs) {
   std::string out = fmt::format(
       "{:>6}  {:<9}  {:<32}  {:>7}  {:<28}  {:>6}  {:>7}  {}\n", "JOB", "STATE",
@@ -174,7 +168,7 @@ std::string RenderJobs(const std::vector<catalog::Job>& jobs) {
     std::string fps =
         j.state == "leased" && j.fps ? fmt::format("{:.1f}", *j.fps) : "";
     std::string eta =
-        j.state == "leased" && j.eta_ms ? Duration(*j.eta_ms) : "";
+        j.state == "leased" && j.eta_ms ? ClockDuration(*j.eta_ms) : "";
     out +=
         fmt::format("{:>6}  {:<9}  {:<32}  {:>7}  {:<28}  {:>6}  {:>7}  {}\n",
                     j.id, j.state == "leased" ? "running" : j.state, j.video_id,
@@ -225,7 +219,7 @@ int ListVideosCmd(const std::string& config_path, int limit) {
              "VERSION", "DURATION", "TITLE", "ERROR");
   for (const auto& v : *videos) {
     fmt::print("{:<32}  {:<10}  {:>7}  {:>8}  {:<30}  {}\n", v.id, v.state,
-               v.version, v.duration_ms ? Duration(*v.duration_ms) : "",
+               v.version, v.duration_ms ? ClockDuration(*v.duration_ms) : "",
                v.title.substr(0, 30), v.error.value_or(""));
   }
   return 0;

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vodd/core/ids.h"
+#include "vodd/core/strings.h"
 #include "vodd/storage/storage.h"
 #include "vodd/upload/tus.h"
 
@@ -246,9 +247,8 @@ std::string ProgressLine(const ClientProgress& p) {
   auto mib = [](double b) { return b / (1024.0 * 1024.0); };
   std::string eta = "--:--";
   if (p.bytes_per_s > 0 && p.total >= p.done) {
-    auto s = static_cast<int64_t>(static_cast<double>(p.total - p.done) /
-                                  p.bytes_per_s);
-    eta = fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+    eta = ClockDuration(static_cast<int64_t>(
+        static_cast<double>(p.total - p.done) * 1000 / p.bytes_per_s));
   }
   int pct = p.total > 0 ? static_cast<int>(p.done * 100 / p.total) : 100;
   int bars = pct / 5;

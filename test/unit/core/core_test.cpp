@@ -4,6 +4,7 @@
 #include "vodd/core/ids.h"
 #include "vodd/core/metrics.h"
 #include "vodd/core/result.h"
+#include "vodd/core/strings.h"
 
 using namespace vodd;
 
@@ -17,6 +18,17 @@ TEST_CASE("ParseNonNegativeInt is strict", "[unit]") {
     INFO(bad);
     CHECK_FALSE(ParseNonNegativeInt(bad).has_value());
   }
+}
+
+TEST_CASE("ClockDuration rounds to the nearest second", "[unit]") {
+  CHECK(ClockDuration(0) == "0:00");
+  CHECK(ClockDuration(-20) == "0:00");
+  CHECK(ClockDuration(499) == "0:00");
+  CHECK(ClockDuration(4999) == "0:05");  // a 5 s source's 4.999 s of AAC
+  CHECK(ClockDuration(59500) == "1:00");
+  CHECK(ClockDuration(3599499) == "59:59");
+  CHECK(ClockDuration(3599500) == "1:00:00");
+  CHECK(ClockDuration(7325000) == "2:02:05");
 }
 
 TEST_CASE("RandomHex and IsLowerHex", "[unit]") {

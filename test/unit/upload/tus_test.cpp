@@ -186,5 +186,5 @@ TEST_CASE("client progress line", "[unit][upload]") {
   p.total = 100 << 20;
   p.bytes_per_s = 10 << 20;
   CHECK(ProgressLine(p) ==
-        "[##########          ]  50% 50.0/100.0 MiB  10.0 MiB/s  ETA 0:00:05");
+        "[##########          ]  50% 50.0/100.0 MiB  10.0 MiB/s  ETA 0:05");
 }
