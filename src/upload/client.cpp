@@ -247,8 +247,12 @@ std::string ProgressLine(const ClientProgress& p) {
   auto mib = [](double b) { return b / (1024.0 * 1024.0); };
   std::string eta = "--:--";
   if (p.bytes_per_s > 0 && p.total >= p.done) {
-    eta = ClockDuration(static_cast<int64_t>(
-        static_cast<double>(p.total - p.done) * 1000 / p.bytes_per_s));
+    // Over 100 days (a stalled link's trickle) is no estimate, and far
+    // enough from int64's range to convert safely.
+    const double ms =
+        static_cast<double>(p.total - p.done) * 1000 / p.bytes_per_s;
+    if (ms < 100.0 * 86400 * 1000)
+      eta = ClockDuration(static_cast<int64_t>(ms));
   }
   int pct = p.total > 0 ? static_cast<int>(p.done * 100 / p.total) : 100;
   int bars = pct / 5;

@@ -187,4 +187,7 @@ TEST_CASE("client progress line", "[unit][upload]") {
   p.bytes_per_s = 10 << 20;
   CHECK(ProgressLine(p) ==
         "[##########          ]  50% 50.0/100.0 MiB  10.0 MiB/s  ETA 0:05");
+  p.bytes_per_s = 1e-9;  // a trickle: no estimate
+  CHECK(ProgressLine(p) ==
+        "[##########          ]  50% 50.0/100.0 MiB  0.0 MiB/s  ETA --:--");
 }
